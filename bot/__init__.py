@@ -1,0 +1,3 @@
+from bot.core import Newsbot
+
+__all__ = ["Newsbot"]

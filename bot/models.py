@@ -1,0 +1,116 @@
+"""Typed answers of the core. Their JSON form is exactly the CLI's ``--json`` output."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Stance = Literal["support", "oppose", "conditional", "undecided"]
+STANCES: tuple[Stance, ...] = ("support", "oppose", "conditional", "undecided")
+
+
+class Article(BaseModel):
+    """One article of the corpus: metadata from its front matter, body exactly as stored."""
+
+    id: str
+    title: str
+    title_added_by_desk: bool = False
+    outlet: str | None = None
+    url: str | None = None
+    published: date | None = None
+    body: str
+    path: str = Field(default="", exclude=True)
+
+
+class Evidence(BaseModel):
+    quote: str
+    article_id: str
+    title: str
+    outlet: str | None
+    url: str | None
+    published: date | None
+    stance: Stance
+    speaker: str | None
+
+
+class Position(BaseModel):
+    topic: str
+    stance: Stance
+    confidence: float
+    summary: str
+    sources_agreeing: int
+    disagreement: bool
+    evidence: list[Evidence]
+
+
+class ActorRef(BaseModel):
+    id: str
+    name: str
+
+
+class StanceAnswer(BaseModel):
+    actor: ActorRef
+    positions: list[Position]
+
+
+class SearchHit(BaseModel):
+    quote: str
+    article_id: str
+    title: str
+    outlet: str | None
+    url: str | None
+    published: date | None
+    score: float
+
+
+class SearchAnswer(BaseModel):
+    query: str
+    results: list[SearchHit]
+
+
+class AskAnswer(SearchAnswer):
+    """A free question: the actors and topics read from it, the stance view where both are clear."""
+
+    actors: list[ActorRef] = []
+    topics: list[str] = []
+    stance: StanceAnswer | None = None
+
+
+class Source(BaseModel):
+    id: str
+    title: str
+    outlet: str | None
+    url: str | None
+    published: date | None
+    words: int
+
+
+class SourcesAnswer(BaseModel):
+    articles: list[Source]
+
+
+class BoardCell(BaseModel):
+    actor: ActorRef
+    topic: str
+    stance: Stance
+    sources_agreeing: int
+    disagreement: bool
+
+
+class Board(BaseModel):
+    """The desk's "who stands where": one cell per actor and topic that has a position."""
+
+    topics: list[str]
+    actors: list[ActorRef]
+    cells: list[BoardCell]
+
+
+class CorpusInfo(BaseModel):
+    """Which corpus snapshot answered: shown in footers so a journalist can judge freshness."""
+
+    articles: int
+    passages: int
+    last_ingest: datetime | None
+    fingerprint: str

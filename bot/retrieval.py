@@ -1,0 +1,118 @@
+"""BM25 retrieval over passages, behind one small interface.
+
+Two engines implement it: ``TantivyEngine``, persistent and memory-mapped, which answers the
+bot; and ``RankBM25Engine``, the textbook BM25 of rank-bm25, kept as the reference that the
+tests (and the benchmark) compare the embedded engine with. Both see exactly the same terms:
+text is tokenised by ``bot.text.search_tokens`` before it reaches either, so tantivy only splits
+on spaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import tantivy
+from rank_bm25 import BM25Okapi
+
+# tantivy's BM25 constants; the reference uses the same so the two rank alike.
+K1 = 1.2
+B = 0.75
+
+
+@dataclass(frozen=True)
+class IndexedPassage:
+    """What an engine needs of a passage: its id, its terms, and its filter keys."""
+
+    pid: int
+    terms: list[str]
+    keys: list[str]  # "actor|topic" pairs the passage has a claim for
+
+
+class Retriever(Protocol):
+    def search(
+        self, terms: list[str], k: int, *, key: str | None = None
+    ) -> list[tuple[int, float]]:
+        """Best ``k`` passage ids with scores; with ``key`` only passages carrying that key
+        (all of them, ranked by the terms, when ``terms`` is empty)."""
+        ...
+
+
+class TantivyEngine:
+    def __init__(self, index: tantivy.Index) -> None:
+        self._index = index
+        self._schema = index.schema
+        self._searcher = index.searcher()
+
+    @staticmethod
+    def _schema_def() -> tantivy.Schema:
+        sb = tantivy.SchemaBuilder()
+        sb.add_text_field("terms", stored=False, tokenizer_name="whitespace", index_option="freq")
+        sb.add_text_field("key", stored=False, tokenizer_name="raw")
+        sb.add_unsigned_field("pid", stored=True, indexed=False, fast=True)
+        return sb.build()
+
+    @classmethod
+    def build(cls, path: Path, passages: Iterable[IndexedPassage]) -> TantivyEngine:
+        path.mkdir(parents=True, exist_ok=True)
+        index = tantivy.Index(cls._schema_def(), path=str(path))
+        writer = index.writer(heap_size=128_000_000, num_threads=1)
+        for p in passages:
+            doc = tantivy.Document()
+            doc.add_unsigned("pid", p.pid)
+            doc.add_text("terms", " ".join(p.terms))
+            for key in p.keys:
+                doc.add_text("key", key)
+            writer.add_document(doc)
+        writer.commit()
+        writer.wait_merging_threads()
+        index.reload()
+        return cls(index)
+
+    @classmethod
+    def open(cls, path: Path) -> TantivyEngine:
+        return cls(tantivy.Index.open(str(path)))
+
+    def search(
+        self, terms: list[str], k: int, *, key: str | None = None
+    ) -> list[tuple[int, float]]:
+        schema = self._schema
+        should = [
+            (tantivy.Occur.Should, tantivy.Query.term_query(schema, "terms", t))
+            for t in dict.fromkeys(terms)
+        ]
+        clauses = list(should)
+        if key is not None:
+            only = tantivy.Query.term_query(schema, "key", key)
+            clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(only, 0.0)))
+        if not clauses:
+            return []
+        query = tantivy.Query.boolean_query(clauses)
+        hits = self._searcher.search(query, k).hits
+        return [(self._searcher.doc(addr)["pid"][0], score) for score, addr in hits]
+
+
+class RankBM25Engine:
+    """Textbook BM25 (rank-bm25's BM25Okapi) over the same passages: the reference."""
+
+    def __init__(self, passages: Iterable[IndexedPassage]) -> None:
+        items = list(passages)
+        self._pids = [p.pid for p in items]
+        self._keys = [set(p.keys) for p in items]
+        self._bm25 = BM25Okapi([p.terms or [""] for p in items], k1=K1, b=B)
+
+    def search(
+        self, terms: list[str], k: int, *, key: str | None = None
+    ) -> list[tuple[int, float]]:
+        scores = self._bm25.get_scores(list(dict.fromkeys(terms))) if terms else None
+        ranked = [
+            (pid, float(scores[i]) if scores is not None else 0.0)
+            for i, pid in enumerate(self._pids)
+            if key is None or key in self._keys[i]
+        ]
+        if key is None:
+            ranked = [r for r in ranked if r[1] > 0]
+        ranked.sort(key=lambda r: -r[1])
+        return ranked[:k]

@@ -1,0 +1,451 @@
+"""Where a stance comes from: passage annotation at index time, aggregation at question time.
+
+Annotation reads one article sentence by sentence:
+1. topics: a sentence is about a topic when it has one of the topic's anchors (or a weak anchor
+   with a context word); a sentence with cues but no topic continues the previous sentence's
+   single topic ("Poland, for example, has ruled out involvement").
+2. clauses: the sentence is cut at clause breaks ("but", "while", ";" ...), so that two actors
+   in one sentence keep their own positions.
+3. the cue of each clause decides its stance, in this order: necessity ("impossible without a US
+   backstop" = the backstop is needed), refusal, negation with scope, hedge, commitment, and
+   topic direction words ("lift sanctions" is against keeping them); conditions turn a
+   commitment (or a refusal) into ``conditional``.
+4. the holder is who speaks when the cue is inside a quote, else the named actor nearest before
+   the cue that is not an object ("troops to Ukraine") nor part of an anchor ("US backstop"),
+   else the sentence's reported speaker, else a pronoun or role reference resolved to the last
+   named person of the two sentences before.
+Each claim keeps its cue so that every stance names its evidence.
+
+Aggregation gives one position per actor and topic: one vote per article, weighted by cue
+strength; weak evidence alone (direction words only) gives no position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.lexicon import Lexicon, Match, Mention, Person, PhraseMatcher, Topic
+from bot.models import Article, Stance
+from bot.text import Token, cue_tokens, paragraphs, split_sentences
+
+CONTRA = {"support": "oppose", "oppose": "support"}
+# How far back a pronoun or role reference may point, in sentences.
+BACK_SENTENCES = 2
+
+
+@dataclass(frozen=True)
+class Claim:
+    actor_id: str
+    topic: str
+    stance: Stance
+    strength: int  # 1 weak (direction word), 2 commitment/hedge, 3 refusal/necessity/negation
+    cue: str
+    speaker: str | None
+
+
+@dataclass
+class Passage:
+    article_id: str
+    start: int
+    end: int
+    text: str
+    actors: set[str] = field(default_factory=set)
+    topics: set[str] = field(default_factory=set)
+    claims: list[Claim] = field(default_factory=list)
+
+
+@dataclass
+class _Sentence:
+    start: int
+    end: int
+    paragraph: int
+    tokens: list[Token]
+    words: list[str]
+    in_quote: list[bool]
+    mentions: list[tuple[int, Mention]]  # (token index, mention)
+    people: list[tuple[int, Person]]
+    speaker: Mention | None = None
+    topics: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+
+
+class StanceAnnotator:
+    """Turns an article into passages with their claims; pure function of text and lexicon."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lx = lexicon
+        lists = lexicon.cue_lists
+        self.actions = PhraseMatcher({"action": lists["action"]})
+        self.speech = PhraseMatcher({"speech": lists["speech"]})
+        self.breaks = PhraseMatcher({"break": lists.get("clause_break", [])})
+        self.objects = PhraseMatcher({"prep": lists.get("object_preposition", [])})
+        self.roles = PhraseMatcher({"role": lists.get("role_nouns", [])})
+        self.backrefs = PhraseMatcher({"ref": lists.get("back_reference", [])})
+        self.modals = PhraseMatcher(
+            {"will": lists.get("modal_commit", []), "could": lists.get("modal_possible", [])}
+        )
+
+    # --- per article ------------------------------------------------------------------------
+
+    def annotate(self, article: Article) -> list[Passage]:
+        body = article.body
+        sentences: list[_Sentence] = []
+        for p_index, (ps, pe) in enumerate(paragraphs(body)):
+            in_quote = False
+            for s, e in split_sentences(body[ps:pe], ps):
+                sent, in_quote = self._sentence(body, s, e, p_index, in_quote)
+                sentences.append(sent)
+        passages = []
+        for i, sent in enumerate(sentences):
+            self._find_speaker(sentences, i)
+            carried = _carried_topics(sentences, i)
+            passage = Passage(article.id, sent.start, sent.end, body[sent.start : sent.end])
+            passage.actors = {m.actor_id for _, m in sent.mentions}
+            passage.topics = set(sent.topics)
+            passage.claims = self._claims(sentences, i, carried)
+            passage.topics |= {c.topic for c in passage.claims}
+            passages.append(passage)
+        return passages
+
+    def _sentence(
+        self, body: str, s: int, e: int, paragraph: int, in_quote: bool
+    ) -> tuple[_Sentence, bool]:
+        tokens = [Token(t.text, t.start + s, t.end + s, t.kind) for t in cue_tokens(body[s:e])]
+        words = [t.text for t in tokens]
+        quote_mask = []
+        for t in tokens:
+            ch = body[t.start]
+            if t.kind == "punct" and ch in "“”\"":
+                # Curly quotes say which way they go; a straight quote toggles.
+                in_quote = {"“": True, "”": False}.get(ch, not in_quote)
+            quote_mask.append(in_quote)
+        mentions = []
+        for m in self.lx.mentions(body[s:e], s):
+            idx = next((k for k, t in enumerate(tokens) if t.start >= m.start), len(tokens) - 1)
+            mentions.append((idx, m))
+        sent = _Sentence(
+            s,
+            e,
+            paragraph,
+            tokens,
+            words,
+            quote_mask,
+            mentions,
+            [(k, m.person) for k, m in mentions if m.person],
+        )
+        sent.topics = {t.id: spans for t in self.lx.topics.values() if (spans := _anchors(t, words))}
+        return sent, in_quote
+
+    # --- who speaks -----------------------------------------------------------------------
+
+    def _find_speaker(self, sentences: list[_Sentence], i: int) -> None:
+        """The reported speaker: a named actor next to a speech verb outside the quotes, or a
+        pronoun there resolved backwards, or the speaker of a quote that runs on."""
+        sent = sentences[i]
+        verbs = [m for m in self.speech.find(sent.words) if not sent.in_quote[m.start]]
+        outside = [(k, m) for k, m in sent.mentions if not sent.in_quote[k]]
+        best: tuple[int, Mention] | None = None
+        for v in verbs:
+            for k, m in outside:
+                dist = v.start - k if k < v.start else k - v.end + 1
+                # "Tusk said", "said Tusk", "Tusk, the prime minister, said"
+                if 0 <= dist <= 8 and not self._is_object(sent, k):
+                    cand = (dist - (3 if m.person else 0), m)
+                    if best is None or cand[0] < best[0]:
+                        best = cand
+        if best:
+            sent.speaker = best[1]
+            return
+        if verbs:
+            ref = self._back_reference(sentences, i, 0, verbs[0].end + 3)
+            if ref:
+                sent.speaker = ref
+                return
+        if sent.in_quote and sent.in_quote[0] and i > 0:
+            prev = sentences[i - 1]
+            if prev.paragraph == sent.paragraph:
+                sent.speaker = prev.speaker
+
+    def _back_reference(
+        self, sentences: list[_Sentence], i: int, lo: int, hi: int
+    ) -> Mention | None:
+        """Resolve "he", "his country", "the chancellor" between token ``lo`` and ``hi``."""
+        sent = sentences[i]
+        window = sent.words[lo:hi]
+        refs = [m for m in self.backrefs.find(window) if not sent.in_quote[lo + m.start]]
+        roles = [m for m in self.roles.find(window) if not sent.in_quote[lo + m.start]]
+        if not refs and not roles:
+            return None
+        role_words = {" ".join(m.phrase) for m in roles}
+        candidates: list[Person] = [p for k, p in sent.people if k < lo + (hi - lo)]
+        for back in range(1, BACK_SENTENCES + 1):
+            if i - back < 0:
+                break
+            earlier = sentences[i - back]
+            candidates = [p for _, p in earlier.people] + candidates
+            if earlier.speaker and earlier.speaker.person:
+                candidates.append(earlier.speaker.person)
+        for person in reversed(candidates):
+            if refs or any(w in _role_words(person) for w in role_words):
+                return Mention(person.actor_id, person, -1, -1)
+        return None
+
+    def _is_object(self, sent: _Sentence, k: int) -> bool:
+        """A mention right after a preposition is what the clause is about, not who speaks,
+        unless a role noun comes first ("the leaders of France")."""
+        j = k - 1
+        while j >= 0 and sent.words[j] in {"the", "a", "an"}:
+            j -= 1
+        if j < 0 or not self.objects.find([sent.words[j]]):
+            return False
+        return not (j > 0 and self.roles.find([sent.words[j - 1]]))
+
+    # --- clauses and claims ---------------------------------------------------------------
+
+    def _claims(
+        self, sentences: list[_Sentence], i: int, carried: dict[str, list[tuple[int, int]]]
+    ) -> list[Claim]:
+        sent = sentences[i]
+        claims: dict[tuple[str, str], Claim] = {}
+        anchor_tokens = {k for spans in sent.topics.values() for a, b in spans for k in range(a, b)}
+        for lo, hi in self._clauses(sent):
+            topics = {t: s for t, s in sent.topics.items() if any(lo <= a < hi for a, _ in s)}
+            if not topics and len(sent.topics) == 1:
+                topics = dict(sent.topics)
+            if not topics and not sent.topics and len(carried) == 1:
+                topics = dict(carried)
+            for topic_id in topics:
+                verdict = self._classify(sent, lo, hi, self.lx.topics[topic_id])
+                if verdict is None:
+                    continue
+                stance, strength, cue_at, cue = verdict
+                for mention in self._holders(sentences, i, lo, hi, cue_at, anchor_tokens):
+                    speaker = mention.person.name if mention.person else None
+                    claim = Claim(mention.actor_id, topic_id, stance, strength, cue, speaker)
+                    key = (mention.actor_id, topic_id)
+                    if key not in claims or claims[key].strength < strength:
+                        claims[key] = claim
+        return list(claims.values())
+
+    def _clauses(self, sent: _Sentence) -> list[tuple[int, int]]:
+        cues = self.lx.cues.find(sent.words)
+        inside = {k for c in cues if c.end - c.start > 1 for k in range(c.start + 1, c.end)}
+        conditions = {c.start for c in cues if c.category == "condition"}
+        cuts = [0]
+        for m in self.breaks.find(sent.words):
+            # "not yet" is one cue; "but only if ..." qualifies what came before.
+            if m.start in inside or {m.end, m.end + 1} & conditions:
+                continue
+            if m.start > cuts[-1]:
+                cuts.append(m.start)
+            if m.phrase[0] in _SUBORDINATORS and (m.start == 0 or sent.words[m.start - 1] == ","):
+                # "While Paris has committed to sending troops, Rome has made clear it will not."
+                comma = next((k for k in range(m.end, len(sent.words)) if sent.words[k] == ","), None)
+                if comma is not None:
+                    cuts.append(comma + 1)
+        cuts = sorted(set(cuts))
+        cuts.append(len(sent.words))
+        return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+
+    def _classify(
+        self, sent: _Sentence, lo: int, hi: int, topic: Topic
+    ) -> tuple[Stance, int, int, str] | None:
+        """(stance, strength, token index of the deciding cue, the cue) for one clause."""
+        words = sent.words[lo:hi]
+        cues = self.lx.cues.find(words)
+        by = {c: [m for m in cues if m.category == c] for c in _CATEGORIES}
+        anchors = {k - lo for a, b in sent.topics.get(topic.id, []) for k in range(a, b)}
+        direction = topic.direction.find(words)
+        dir_oppose = [m for m in direction if m.category == "oppose"]
+        dir_support = [m for m in direction if m.category == "support"]
+        actions = {k for m in self.actions.find(words) for k in range(m.start, m.end)}
+        commits = {k for m in by["commitment"] for k in range(m.start, m.end)}
+        stops = _stops(words)
+
+        def text(m: Match) -> str:
+            return _span(sent, lo + m.start, lo + m.end)
+
+        def at(m: Match) -> int:
+            return lo + m.start
+
+        # "without" / "impossible without" right before this topic's anchor: it is needed.
+        for m in by["necessity"]:
+            if any(m.end <= k <= m.end + 3 for k in anchors):
+                return "support", 3, at(m), text(m)
+        conditions = by["condition"] + by["necessity"]
+        if_spans = [(m.start, _next_stop(stops, m.end, len(words))) for m in conditions]
+
+        def in_if(k: int) -> bool:
+            return any(a <= k < b for a, b in if_spans)
+
+        # "only if the United States provides a backstop": the condition names what is needed.
+        for m in by["condition"]:
+            end = _next_stop(stops, m.end, len(words))
+            if any(m.end <= k < end for k in anchors) and not any(k < m.start for k in anchors):
+                return "support", 2, at(m), text(m)
+
+        for m in by["refusal"]:
+            if any(d.start >= m.end for d in dir_oppose):  # "rejected calls to lift sanctions"
+                return "support", 3, at(m), text(m)
+            if conditions:
+                return "conditional", 3, at(m), text(m)
+            return "oppose", 3, at(m), text(m)
+
+        necessities = _spans(by["necessity"])
+        for m in by["negation"]:
+            end = min(_next_stop(stops, m.end, len(words)), m.end + self.lx.negation_scope)
+            scope = set(range(m.end, end))
+            # "Rome has made clear it will not." says no to what the sentence is about.
+            elided = all(w in _STOP_PUNCT or w == "." for w in words[m.end :])
+            topical = scope & (anchors | _spans(direction))
+            if in_if(m.start):
+                if topical:  # "if we do not act on defence, ..." = it is needed
+                    return "support", 2, at(m), text(m)
+                continue  # a negation inside a condition is part of the condition
+            if not elided and not topical and not scope & (actions | commits | necessities):
+                continue
+            # "will not lift sanctions", "no negotiations without Ukraine": a double negative
+            double = scope & (_spans(dir_oppose) | necessities)
+            stance: Stance = "support" if double else "oppose"
+            if conditions and not double:
+                stance = "conditional"
+            return stance, 3, at(m), text(m)
+
+        if by["hedge"]:
+            m = by["hedge"][0]
+            return "undecided", 2, at(m), text(m)
+
+        if by["need"]:  # "must", "essential", "the only way": needed, whatever follows
+            m = by["need"][0]
+            return ("oppose" if dir_oppose else "support"), 2, at(m), text(m)
+
+        # "will send", "would commit forces": a modal right before an action is a commitment.
+        doing = actions | _spans(direction)
+        modal = [m for m in self.modals.find(words) if any(m.end <= k <= m.end + 2 for k in doing)]
+        commitments = by["commitment"] + [m for m in modal if m.category == "will"]
+        if commitments:
+            m = commitments[0]
+            if dir_oppose:  # "called for lifting sanctions"
+                return "oppose", 2, at(m), text(m)
+            if conditions:
+                return "conditional", 2, at(m), text(m)
+            return "support", 2, at(m), text(m)
+        possible = [m for m in modal if m.category == "could"]
+        if possible and conditions:  # "could contribute personnel once a ceasefire holds"
+            return "conditional", 2, at(possible[0]), text(possible[0])
+
+        if direction:
+            m = direction[0]
+            if by["speculation"]:
+                return "undecided", 1, at(m), text(m)
+            return m.category, 1, at(m), text(m)  # type: ignore[return-value]
+        return None
+
+    def _holders(
+        self,
+        sentences: list[_Sentence],
+        i: int,
+        lo: int,
+        hi: int,
+        cue_at: int,
+        anchor_tokens: set[int],
+    ) -> list[Mention]:
+        sent = sentences[i]
+        if sent.in_quote[cue_at] and sent.speaker:
+            return [sent.speaker]
+        usable = [
+            (k, m)
+            for k, m in sent.mentions
+            if lo <= k < hi
+            and not sent.in_quote[k]
+            and k not in anchor_tokens
+            and not self._is_object(sent, k)
+        ]
+        before = [(k, m) for k, m in usable if k < cue_at]
+        if before:
+            return self._group(sent, before)
+        if sent.speaker:
+            return [sent.speaker]
+        ref = self._back_reference(sentences, i, lo, cue_at + 1)
+        if ref:
+            return [ref]
+        after = [(k, m) for k, m in usable if k > cue_at and sent.words[k - 1] == "by"]
+        return self._group(sent, after[:1])
+
+    def _group(self, sent: _Sentence, found: list[tuple[int, Mention]]) -> list[Mention]:
+        """The nearest mention and those coordinated with it ("Germany and Poland")."""
+        if not found:
+            return []
+        group = [found[-1]]
+        for k, m in reversed(found[:-1]):
+            between = sent.words[k + 1 : group[-1][0]]
+            if all(w in _JOINERS or self.roles.find([w]) for w in between):
+                group.append((k, m))
+            else:
+                break
+        actors = {m.actor_id for _, m in group}
+        if len(actors) > self.lx.max_joint_holders:
+            return []
+        # Keep one mention per actor, preferring a named person for the speaker field.
+        best: dict[str, Mention] = {}
+        for _, m in group:
+            if m.actor_id not in best or (m.person and not best[m.actor_id].person):
+                best[m.actor_id] = m
+        return list(best.values())
+
+
+_CATEGORIES = (
+    "not_negation",
+    "refusal",
+    "negation",
+    "hedge",
+    "commitment",
+    "need",
+    "condition",
+    "necessity",
+    "speculation",
+)
+_JOINERS = {",", "and", "or", "nor", "both", "as", "well", "also", "notabl", "includ", "the", "-"}
+_STOP_PUNCT = {",", ";", ":", "(", ")", "—", "–"}
+_SUBORDINATORS = {"while", "although", "though", "wherea"}
+
+
+def _carried_topics(sentences: list[_Sentence], i: int) -> dict[str, list[tuple[int, int]]]:
+    """The topic of the nearest earlier sentence of the paragraph (two back at most), when it
+    had exactly one: "Poland, for example, has ruled out involvement" continues it."""
+    for back in range(1, 3):
+        j = i - back
+        if j < 0 or sentences[j].paragraph != sentences[i].paragraph:
+            break
+        if sentences[j].topics:
+            return dict(sentences[j].topics) if len(sentences[j].topics) == 1 else {}
+    return {}
+
+
+def _anchors(topic: Topic, words: list[str]) -> list[tuple[int, int]]:
+    spans = [(m.start, m.end) for m in topic.anchors.find(words)]
+    if topic.context.find(words):
+        spans += [(m.start, m.end) for m in topic.weak.find(words)]
+    return spans
+
+
+def _stops(words: list[str]) -> list[int]:
+    return [k for k, w in enumerate(words) if w in _STOP_PUNCT or w in {"if", "unless"}]
+
+
+def _next_stop(stops: list[int], after: int, default: int) -> int:
+    return next((k for k in stops if k >= after), default)
+
+
+def _spans(matches: list[Match]) -> set[int]:
+    return {k for m in matches for k in range(m.start, m.end)}
+
+
+def _span(sent: _Sentence, a: int, b: int) -> str:
+    return " ".join(t.text for t in sent.tokens[a:b])
+
+
+def _role_words(person: Person) -> set[str]:
+    from bot.text import phrase_tokens
+
+    role = phrase_tokens(person.role)
+    return {" ".join(role[i:j]) for i in range(len(role)) for j in range(i + 1, len(role) + 1)}

@@ -1,0 +1,90 @@
+"""Stance evaluation: the gold set for the seed corpus and the paraphrase set.
+
+Run ``python -m tests.eval.harness`` to print the figures; ``tests/test_stance_eval.py`` asserts
+the floors. Both sets were written from the texts, independently of the engine's lexicons.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from bot import Newsbot
+from bot.corpus import Corpus, load_corpus
+from bot.index import PassageIndex
+from bot.lexicon import Lexicon
+from bot.models import Article
+
+HERE = Path(__file__).parent
+
+
+@dataclass
+class Outcome:
+    item: dict
+    got: str
+    ok: bool
+
+
+def _accept(item: dict) -> set[str]:
+    return {item["stance"], *item.get("also", [])}
+
+
+def evaluate_gold(bot: Newsbot) -> list[Outcome]:
+    out = []
+    for item in yaml.safe_load((HERE / "gold_seed.yaml").read_text()):
+        answer = bot.stance(item["actor"], item["topic"])
+        got = answer.positions[0].stance if answer.positions else "none"
+        out.append(Outcome(item, got, got in _accept(item)))
+    return out
+
+
+def evaluate_paraphrases(data_dir: Path) -> list[Outcome]:
+    """Each paraphrase is a one-article corpus of its own, read by the same engine."""
+    items = yaml.safe_load((HERE / "paraphrases.yaml").read_text())
+    shipped = load_corpus()
+    lexicon = Lexicon.from_data(shipped.lexicons)
+    out = []
+    for n, item in enumerate(items):
+        article = Article(id=f"p{n}", title="paraphrase", published=date(2025, 1, 1), body=item["text"])
+        corpus = Corpus(shipped.directory, [article], [], shipped.lexicons)
+        bot = Newsbot(corpus, lexicon, PassageIndex.open_or_build(corpus, lexicon, data_dir))
+        answer = bot.stance(item["actor"], item["topic"])
+        got = answer.positions[0].stance if answer.positions else "none"
+        out.append(Outcome(item, got, got in _accept(item)))
+    return out
+
+
+def accuracy(outcomes: list[Outcome]) -> float:
+    return sum(o.ok for o in outcomes) / len(outcomes)
+
+
+def report(name: str, outcomes: list[Outcome], verbose: bool) -> None:
+    print(f"{name}: {sum(o.ok for o in outcomes)}/{len(outcomes)} = {accuracy(outcomes):.1%}")
+    by_label = Counter(o.item["stance"] for o in outcomes)
+    ok_label = Counter(o.item["stance"] for o in outcomes if o.ok)
+    for label in sorted(by_label):
+        print(f"  {label:12} {ok_label[label]:3}/{by_label[label]:3}")
+    if verbose:
+        for o in outcomes:
+            if not o.ok:
+                text = o.item.get("text", o.item.get("why", ""))[:150]
+                print(f"  MISS {o.item['actor']}/{o.item['topic']}: want {o.item['stance']} got {o.got} | {text}")
+
+
+def main() -> None:
+    import tempfile
+
+    verbose = "-v" in sys.argv
+    with tempfile.TemporaryDirectory() as tmp:
+        bot = Newsbot.open(data_dir=Path(tmp) / "seed")
+        report("gold (seed corpus)", evaluate_gold(bot), verbose)
+        report("paraphrases", evaluate_paraphrases(Path(tmp) / "para"), verbose)
+
+
+if __name__ == "__main__":
+    main()
