@@ -62,11 +62,15 @@ class PhraseMatcher:
                 if toks:
                     self._by_first.setdefault(toks[0], []).append((toks, category))
 
-    def find(self, words: list[str]) -> list[Match]:
+    def find(self, words: list[str], surface: list[str] | None = None) -> list[Match]:
+        """Matches in ``words`` (stemmed); ``surface`` (unstemmed) serves "=word" entries."""
         found: list[Match] = []
         for i, w in enumerate(words):
-            for toks, category in self._by_first.get(w, ()):
-                end = _match_at(words, i, toks)
+            first = list(self._by_first.get(w, ()))
+            if surface is not None:
+                first += self._by_first.get("=" + surface[i], ())
+            for toks, category in first:
+                end = _match_at(words, surface, i, toks)
                 if end is not None:
                     found.append(Match(category, i, end, toks))
         # Longest first, then earliest; keep those that do not overlap a kept one.
@@ -81,8 +85,18 @@ class PhraseMatcher:
         return sorted(kept, key=lambda m: m.start)
 
 
-def _match_at(words: list[str], i: int, toks: tuple[str, ...]) -> int | None:
+def _match_at(
+    words: list[str], surface: list[str] | None, i: int, toks: tuple[str, ...]
+) -> int | None:
     """End index if ``toks`` (with "*" gaps) matches ``words`` from ``i``, else None."""
+
+    def same(pos: int, t: str) -> bool:
+        if pos >= len(words):
+            return False
+        if t.startswith("="):
+            return surface is not None and surface[pos] == t[1:]
+        return words[pos] == t
+
     pos = i
     k = 0
     while k < len(toks):
@@ -90,14 +104,14 @@ def _match_at(words: list[str], i: int, toks: tuple[str, ...]) -> int | None:
         if t == "*":
             nxt = toks[k + 1]
             for gap in range(GAP + 1):
-                if pos + gap < len(words) and words[pos + gap] == nxt:
+                if same(pos + gap, nxt):
                     pos += gap
                     break
             else:
                 return None
             k += 1
             continue
-        if pos >= len(words) or words[pos] != t:
+        if not same(pos, t):
             return None
         pos += 1
         k += 1
@@ -135,7 +149,7 @@ class Lexicon:
         cues = lexicons["cues.yaml"]
         lists = {k: [str(x) for x in v] for k, v in cues.items() if isinstance(v, list)}
         matched = ("refusal", "negation", "hedge", "commitment", "condition", "necessity")
-        optional = ("not_negation",)
+        optional = ("neutral", "hearsay", "need", "requirement")
         missing = [k for k in (*matched, "action", "speculation", "speech") if k not in lists]
         if missing:
             raise CorpusError(f"cues.yaml: missing lists {', '.join(missing)}")

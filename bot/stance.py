@@ -22,7 +22,7 @@ strength; weak evidence alone (direction words only) gives no position.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.lexicon import Lexicon, Match, Mention, Person, PhraseMatcher, Topic
 from bot.models import Article, Stance
@@ -58,14 +58,17 @@ class Passage:
 class _Sentence:
     start: int
     end: int
+    text: str
     paragraph: int
     tokens: list[Token]
     words: list[str]
+    surface: list[str]
     in_quote: list[bool]
     mentions: list[tuple[int, Mention]]  # (token index, mention)
     people: list[tuple[int, Person]]
     speaker: Mention | None = None
     topics: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    named: set[int] = field(default_factory=set)  # tokens that are part of a mention
 
 
 class StanceAnnotator:
@@ -80,6 +83,7 @@ class StanceAnnotator:
         self.objects = PhraseMatcher({"prep": lists.get("object_preposition", [])})
         self.roles = PhraseMatcher({"role": lists.get("role_nouns", [])})
         self.backrefs = PhraseMatcher({"ref": lists.get("back_reference", [])})
+        self.asides = PhraseMatcher({"aside": lists.get("aside_openers", [])})
         self.modals = PhraseMatcher(
             {"will": lists.get("modal_commit", []), "could": lists.get("modal_possible", [])}
         )
@@ -109,8 +113,9 @@ class StanceAnnotator:
     def _sentence(
         self, body: str, s: int, e: int, paragraph: int, in_quote: bool
     ) -> tuple[_Sentence, bool]:
-        tokens = [Token(t.text, t.start + s, t.end + s, t.kind) for t in cue_tokens(body[s:e])]
+        tokens = [replace(t, start=t.start + s, end=t.end + s) for t in cue_tokens(body[s:e])]
         words = [t.text for t in tokens]
+        surface = [t.surface for t in tokens]
         quote_mask = []
         for t in tokens:
             ch = body[t.start]
@@ -125,67 +130,96 @@ class StanceAnnotator:
         sent = _Sentence(
             s,
             e,
+            body[s:e],
             paragraph,
             tokens,
             words,
+            surface,
             quote_mask,
             mentions,
             [(k, m.person) for k, m in mentions if m.person],
         )
         sent.topics = {t.id: spans for t in self.lx.topics.values() if (spans := _anchors(t, words))}
+        sent.named = {
+            k for k, t in enumerate(tokens) for _, m in mentions if m.start <= t.start < m.end
+        }
         return sent, in_quote
 
     # --- who speaks -----------------------------------------------------------------------
 
     def _find_speaker(self, sentences: list[_Sentence], i: int) -> None:
-        """The reported speaker: a named actor next to a speech verb outside the quotes, or a
-        pronoun there resolved backwards, or the speaker of a quote that runs on."""
+        """The reported speaker of a sentence: who a speech verb outside the quotes points to,
+        or, for a quote that runs on from the sentence before, that sentence's speaker."""
         sent = sentences[i]
-        verbs = [m for m in self.speech.find(sent.words) if not sent.in_quote[m.start]]
-        outside = [(k, m) for k, m in sent.mentions if not sent.in_quote[k]]
-        best: tuple[int, Mention] | None = None
-        for v in verbs:
-            for k, m in outside:
-                dist = v.start - k if k < v.start else k - v.end + 1
-                # "Tusk said", "said Tusk", "Tusk, the prime minister, said"
-                if 0 <= dist <= 8 and not self._is_object(sent, k):
-                    cand = (dist - (3 if m.person else 0), m)
-                    if best is None or cand[0] < best[0]:
-                        best = cand
-        if best:
-            sent.speaker = best[1]
-            return
-        if verbs:
-            ref = self._back_reference(sentences, i, 0, verbs[0].end + 3)
-            if ref:
-                sent.speaker = ref
-                return
-        if sent.in_quote and sent.in_quote[0] and i > 0:
+        usable = [(k, m) for k, m in sent.mentions if not self._is_object(sent, k)]
+        framed = self._speech_frame(sentences, i, 0, len(sent.words), usable)
+        if framed:
+            sent.speaker = next((m for m in framed if m.person), framed[0])
+        elif sent.in_quote and sent.in_quote[0] and i > 0:
             prev = sentences[i - 1]
             if prev.paragraph == sent.paragraph:
                 sent.speaker = prev.speaker
 
-    def _back_reference(
-        self, sentences: list[_Sentence], i: int, lo: int, hi: int
-    ) -> Mention | None:
-        """Resolve "he", "his country", "the chancellor" between token ``lo`` and ``hi``."""
+    def _speech_frame(
+        self,
+        sentences: list[_Sentence],
+        i: int,
+        lo: int,
+        hi: int,
+        usable: list[tuple[int, Mention]],
+    ) -> list[Mention]:
+        """Who a speech verb between ``lo`` and ``hi`` reports: "Tusk said", "said Tusk", "he
+        said", "the chancellor said"; not a verb inside a quote or a condition ("if Putin does
+        not agree")."""
         sent = sentences[i]
-        window = sent.words[lo:hi]
-        refs = [m for m in self.backrefs.find(window) if not sent.in_quote[lo + m.start]]
-        roles = [m for m in self.roles.find(window) if not sent.in_quote[lo + m.start]]
-        if not refs and not roles:
-            return None
-        role_words = {" ".join(m.phrase) for m in roles}
-        candidates: list[Person] = [p for k, p in sent.people if k < lo + (hi - lo)]
-        for back in range(1, BACK_SENTENCES + 1):
-            if i - back < 0:
-                break
-            earlier = sentences[i - back]
-            candidates = [p for _, p in earlier.people] + candidates
-            if earlier.speaker and earlier.speaker.person:
-                candidates.append(earlier.speaker.person)
-        for person in reversed(candidates):
-            if refs or any(w in _role_words(person) for w in role_words):
+        words = sent.words[lo:hi]
+        stops = _stops(words)
+        conditional = {
+            lo + k
+            for m in self.lx.cues.find(words)
+            if m.category in ("condition", "requirement")
+            for k in range(m.start, _next_stop(stops, m.end, len(words)))
+        }
+        for v in self.speech.find(words):
+            start, end = lo + v.start, lo + v.end
+            if sent.in_quote[start] or start in conditional:
+                continue
+            # A pronoun or role right before the verb is its subject, whoever else is near.
+            refs = [
+                r
+                for r in self.backrefs.find(sent.words[max(0, start - 3) : start])
+                + self.roles.find(sent.words[max(0, start - 3) : start])
+                if max(0, start - 3) + r.end == start
+            ]
+            if refs and not any(start - 3 <= k < start for k, _ in usable):
+                ref = self._back_reference(
+                    sentences, i, replace(refs[0], start=max(0, start - 3) + refs[0].start)
+                )
+                if ref:
+                    return [ref]
+            left = [(k, m) for k, m in usable if start - 6 <= k < start and k >= lo]
+            if left:
+                return self._group(sent, left)
+            skip = 1 if end < len(sent.words) and sent.words[end] == "the" else 0
+            right = [(k, m) for k, m in usable if k == end + skip and k < hi]
+            if right:
+                return [right[0][1]]
+        return []
+
+    def _back_reference(self, sentences: list[_Sentence], i: int, ref: Match) -> Mention | None:
+        """The person "he", "his country" or "the chancellor" points back to: the speaker of
+        the sentences just before, else the last person named; a role must fit."""
+        sent = sentences[i]
+        role = " ".join(ref.phrase) if ref.category == "role" else None
+        earlier = [sentences[j] for j in range(i - 1, max(-1, i - 1 - BACK_SENTENCES), -1)]
+        candidates: list[Person] = [
+            s.speaker.person for s in earlier if s.speaker and s.speaker.person
+        ]
+        candidates += [p for k, p in reversed(sent.people) if k < ref.start]
+        for s in earlier:
+            candidates += [p for _, p in reversed(s.people)]
+        for person in candidates:
+            if role is None or role in _role_words(person):
                 return Mention(person.actor_id, person, -1, -1)
         return None
 
@@ -222,12 +256,13 @@ class StanceAnnotator:
                     speaker = mention.person.name if mention.person else None
                     claim = Claim(mention.actor_id, topic_id, stance, strength, cue, speaker)
                     key = (mention.actor_id, topic_id)
-                    if key not in claims or claims[key].strength < strength:
+                    # The later clause wins a tie: "X criticised the talks, saying Z" - Z is it.
+                    if key not in claims or claims[key].strength <= strength:
                         claims[key] = claim
         return list(claims.values())
 
     def _clauses(self, sent: _Sentence) -> list[tuple[int, int]]:
-        cues = self.lx.cues.find(sent.words)
+        cues = self.lx.cues.find(sent.words, sent.surface)
         inside = {k for c in cues if c.end - c.start > 1 for k in range(c.start + 1, c.end)}
         conditions = {c.start for c in cues if c.category == "condition"}
         cuts = [0]
@@ -237,11 +272,16 @@ class StanceAnnotator:
                 continue
             if m.start > cuts[-1]:
                 cuts.append(m.start)
-            if m.phrase[0] in _SUBORDINATORS and (m.start == 0 or sent.words[m.start - 1] == ","):
+        for m in self.speech.find(sent.words):
+            if m.start > 0 and sent.words[m.start - 1] == "," and not sent.in_quote[m.start]:
+                cuts.append(m.start)  # "..., asserting that ...": what follows is its own clause
+        for m in self.asides.find(sent.words):
+            if m.start == 0 or sent.words[m.start - 1] == ",":
                 # "While Paris has committed to sending troops, Rome has made clear it will not."
+                # "Asked about troops, Stubb said ..." : the aside ends at its comma.
                 comma = next((k for k in range(m.end, len(sent.words)) if sent.words[k] == ","), None)
                 if comma is not None:
-                    cuts.append(comma + 1)
+                    cuts.extend([m.start, comma + 1])
         cuts = sorted(set(cuts))
         cuts.append(len(sent.words))
         return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
@@ -251,9 +291,59 @@ class StanceAnnotator:
     ) -> tuple[Stance, int, int, str] | None:
         """(stance, strength, token index of the deciding cue, the cue) for one clause."""
         words = sent.words[lo:hi]
-        cues = self.lx.cues.find(words)
+        # A cue word inside an anchor is part of the topic's name ("US support", "air support").
+        named = {k - lo for spans in sent.topics.values() for a, b in spans for k in range(a, b)}
+        cues = [
+            m
+            for m in self.lx.cues.find(words, sent.surface[lo:hi])
+            if not named & set(range(m.start, m.end))
+        ]
         by = {c: [m for m in cues if m.category == c] for c in _CATEGORIES}
+        verdict = self._verdict(sent, lo, words, by, topic)
+        # Hopes, fears or a question about someone ("optimistic that Washington will back
+        # it") are not that one's position.
+        if verdict and any(lo + h.start < verdict[2] for h in by["hearsay"]):
+            return None
+        return verdict
+
+    def _verdict(
+        self, sent: _Sentence, lo: int, words: list[str], by: dict[str, list[Match]], topic: Topic
+    ) -> tuple[Stance, int, int, str] | None:
         anchors = {k - lo for a, b in sent.topics.get(topic.id, []) for k in range(a, b)}
+        anchors = {k for k in anchors if 0 <= k < len(words)}
+        others = {
+            k - lo
+            for t, spans in sent.topics.items()
+            if t != topic.id
+            for a, b in spans
+            for k in range(a, b)
+            if 0 <= k - lo < len(words)
+        }
+
+        def bears(m: Match) -> bool:
+            """A cue speaks to this topic when this topic's anchor is the nearest one and is
+            near ("reluctant to commit troops", not a "must" twenty words away)."""
+            if not anchors:  # a topic carried over from the sentence before
+                return True
+            mine = min(abs(k - m.start) for k in anchors)
+            theirs = min((abs(k - m.start) for k in others), default=MAX_CUE_DISTANCE + 1)
+            return mine <= MAX_CUE_DISTANCE and mine <= theirs
+
+        stops = _stops(words)
+        # A cue inside a condition is part of the condition ("if the US does not agree to").
+        in_condition = {
+            k
+            for m in by["condition"] + by["requirement"]
+            for k in range(m.start, _next_stop(stops, m.end, len(words)))
+        }
+        by = {
+            c: [
+                m
+                for m in found
+                if c not in _ANCHORED or (bears(m) and m.start not in in_condition)
+            ]
+            for c, found in by.items()
+        }
         direction = topic.direction.find(words)
         dir_oppose = [m for m in direction if m.category == "oppose"]
         dir_support = [m for m in direction if m.category == "support"]
@@ -271,14 +361,14 @@ class StanceAnnotator:
         for m in by["necessity"]:
             if any(m.end <= k <= m.end + 3 for k in anchors):
                 return "support", 3, at(m), text(m)
-        conditions = by["condition"] + by["necessity"]
+        conditions = by["condition"] + by["requirement"] + by["necessity"]
         if_spans = [(m.start, _next_stop(stops, m.end, len(words))) for m in conditions]
 
         def in_if(k: int) -> bool:
             return any(a <= k < b for a, b in if_spans)
 
         # "only if the United States provides a backstop": the condition names what is needed.
-        for m in by["condition"]:
+        for m in by["requirement"]:
             end = _next_stop(stops, m.end, len(words))
             if any(m.end <= k < end for k in anchors) and not any(k < m.start for k in anchors):
                 return "support", 2, at(m), text(m)
@@ -291,23 +381,28 @@ class StanceAnnotator:
             return "oppose", 3, at(m), text(m)
 
         necessities = _spans(by["necessity"])
+        negations = [m.start for m in by["negation"]]
         for m in by["negation"]:
             end = min(_next_stop(stops, m.end, len(words)), m.end + self.lx.negation_scope)
+            end = min([end] + [n for n in negations if n > m.start])
             scope = set(range(m.end, end))
             # "Rome has made clear it will not." says no to what the sentence is about.
             elided = all(w in _STOP_PUNCT or w == "." for w in words[m.end :])
             topical = scope & (anchors | _spans(direction))
             if in_if(m.start):
-                if topical:  # "if we do not act on defence, ..." = it is needed
+                # "if we do not act on defence, ..." = it is needed; "if the US does not take
+                # part" is a condition on someone else.
+                opener = max(a for a, b in if_spans if a <= m.start < b)
+                someone = any(opener < k - lo < m.start for k, _ in sent.mentions)
+                if topical and not someone:
                     return "support", 2, at(m), text(m)
-                continue  # a negation inside a condition is part of the condition
+                continue
             if not elided and not topical and not scope & (actions | commits | necessities):
                 continue
             # "will not lift sanctions", "no negotiations without Ukraine": a double negative
             double = scope & (_spans(dir_oppose) | necessities)
-            stance: Stance = "support" if double else "oppose"
-            if conditions and not double:
-                stance = "conditional"
+            outside = [c for c in conditions if not set(range(c.start, c.end)) & scope]
+            stance: Stance = "conditional" if outside else "support" if double else "oppose"
             return stance, 3, at(m), text(m)
 
         if by["hedge"]:
@@ -319,8 +414,9 @@ class StanceAnnotator:
             return ("oppose" if dir_oppose else "support"), 2, at(m), text(m)
 
         # "will send", "would commit forces": a modal right before an action is a commitment.
-        doing = actions | _spans(direction)
-        modal = [m for m in self.modals.find(words) if any(m.end <= k <= m.end + 2 for k in doing)]
+        # The action must bear on the topic: "would commit forces", "will raise spending".
+        aimed = {k for k in actions if any(k < a <= k + 6 for a in anchors)} | _spans(direction)
+        modal = [m for m in self.modals.find(words) if any(m.end <= k <= m.end + 2 for k in aimed)]
         commitments = by["commitment"] + [m for m in modal if m.category == "will"]
         if commitments:
             m = commitments[0]
@@ -350,8 +446,6 @@ class StanceAnnotator:
         anchor_tokens: set[int],
     ) -> list[Mention]:
         sent = sentences[i]
-        if sent.in_quote[cue_at] and sent.speaker:
-            return [sent.speaker]
         usable = [
             (k, m)
             for k, m in sent.mentions
@@ -360,14 +454,23 @@ class StanceAnnotator:
             and k not in anchor_tokens
             and not self._is_object(sent, k)
         ]
+        # "Ukraine's participation is not on the agenda, the Kremlin said": who reports the
+        # clause holds it, before any actor named inside it; a quote belongs to its speaker.
+        framed = self._speech_frame(sentences, i, lo, hi, usable)
+        if framed:
+            return framed
+        if sent.in_quote[cue_at] and sent.speaker:
+            return [sent.speaker]
         before = [(k, m) for k, m in usable if k < cue_at]
         if before:
             return self._group(sent, before)
         if sent.speaker:
             return [sent.speaker]
-        ref = self._back_reference(sentences, i, lo, cue_at + 1)
-        if ref:
-            return [ref]
+        refs = [r for r in self.backrefs.find(sent.words[lo:cue_at]) if not sent.in_quote[lo + r.start]]
+        if refs:
+            ref = self._back_reference(sentences, i, replace(refs[-1], start=lo + refs[-1].start))
+            if ref:
+                return [ref]
         after = [(k, m) for k, m in usable if k > cue_at and sent.words[k - 1] == "by"]
         return self._group(sent, after[:1])
 
@@ -376,12 +479,18 @@ class StanceAnnotator:
         if not found:
             return []
         group = [found[-1]]
+        conjoined = False
         for k, m in reversed(found[:-1]):
-            between = sent.words[k + 1 : group[-1][0]]
+            between = [
+                w for j, w in enumerate(sent.words[k + 1 : group[-1][0]], k + 1) if j not in sent.named
+            ]
             if all(w in _JOINERS or self.roles.find([w]) for w in between):
                 group.append((k, m))
+                conjoined = conjoined or bool(set(between) & _CONJUNCTIONS)
             else:
                 break
+        if not conjoined:  # "in war-torn Ukraine, Keir Starmer said" is no list
+            group = group[:1]
         actors = {m.actor_id for _, m in group}
         if len(actors) > self.lx.max_joint_holders:
             return []
@@ -394,19 +503,24 @@ class StanceAnnotator:
 
 
 _CATEGORIES = (
-    "not_negation",
+    "neutral",
+    "hearsay",
     "refusal",
     "negation",
     "hedge",
     "commitment",
     "need",
+    "requirement",
     "condition",
     "necessity",
     "speculation",
 )
 _JOINERS = {",", "and", "or", "nor", "both", "as", "well", "also", "notabl", "includ", "the", "-"}
+_CONJUNCTIONS = {"and", "or", "nor", "as"}
+# Cues that must stand near their topic's anchor (negation has its own scope).
+_ANCHORED = {"refusal", "hedge", "need", "commitment"}
+MAX_CUE_DISTANCE = 15
 _STOP_PUNCT = {",", ";", ":", "(", ")", "—", "–"}
-_SUBORDINATORS = {"while", "although", "though", "wherea"}
 
 
 def _carried_topics(sentences: list[_Sentence], i: int) -> dict[str, list[tuple[int, int]]]:
@@ -422,9 +536,12 @@ def _carried_topics(sentences: list[_Sentence], i: int) -> dict[str, list[tuple[
 
 
 def _anchors(topic: Topic, words: list[str]) -> list[tuple[int, int]]:
+    """Anchor spans; a weak anchor counts with a context word outside itself."""
     spans = [(m.start, m.end) for m in topic.anchors.find(words)]
-    if topic.context.find(words):
-        spans += [(m.start, m.end) for m in topic.weak.find(words)]
+    context = topic.context.find(words)
+    for m in topic.weak.find(words):
+        if any(c.end <= m.start or c.start >= m.end for c in context):
+            spans.append((m.start, m.end))
     return spans
 
 
@@ -441,7 +558,7 @@ def _spans(matches: list[Match]) -> set[int]:
 
 
 def _span(sent: _Sentence, a: int, b: int) -> str:
-    return " ".join(t.text for t in sent.tokens[a:b])
+    return sent.text[sent.tokens[a].start - sent.start : sent.tokens[b - 1].end - sent.start]
 
 
 def _role_words(person: Person) -> set[str]:

@@ -70,6 +70,7 @@ class Token:
     start: int
     end: int
     kind: str  # "word", "num", "punct"
+    surface: str = ""  # lowercased, unstemmed: for the few cues where the form matters
 
 
 def fold(text: str) -> str:
@@ -144,9 +145,10 @@ def cue_tokens(text: str) -> list[Token]:
             for part in _split_word(norm):
                 if part == "us" and _is_us(text[start:end]):
                     part = "usa"
-                out.append(Token(stem(_WORD_ALIASES.get(part, part)), start, end, "word"))
+                word = _WORD_ALIASES.get(part, part)
+                out.append(Token(stem(word), start, end, "word", word))
         else:
-            out.append(Token(norm, start, end, kind))
+            out.append(Token(norm, start, end, kind, norm))
     return out
 
 
@@ -173,12 +175,13 @@ def phrase_tokens(phrase: str) -> tuple[str, ...]:
     """A lexicon phrase in the cue-token form, so it matches every inflection of its words.
 
     "*" stands for a gap of up to three words; "us" in a lexicon always means the country;
-    punctuation counts (", provided" is a condition where "provided" alone may be a verb).
+    punctuation counts (", provided" is a condition where "provide" is a verb); "=word" matches
+    that exact form only ("has not =committed" is not yet decided, "would not commit" is a no).
     """
     out: list[str] = []
     for part in phrase.split():
-        if part == "*":
-            out.append("*")
+        if part == "*" or part.startswith("="):
+            out.append(fold(part))
         elif part.lower() == "us":
             out.append("usa")
         else:

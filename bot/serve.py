@@ -1,0 +1,217 @@
+"""``newsbot serve``: the Slack app over Socket Mode (the default) or HTTP.
+
+HTTP runs gunicorn (one gthread worker; scale with replicas and a shared dedupe store) serving
+a Flask app with ``/slack/events``, ``/healthz`` and ``/readyz``. Socket Mode needs no public
+URL and serves its connection state on ``/healthz`` and ``/readyz``. Both drain the listener
+pool on SIGTERM, so that every acknowledged request still gets its answer.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import structlog
+from flask import Flask, Response, request
+from gunicorn import glogging
+from gunicorn.app.base import BaseApplication
+from slack_bolt import App
+from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.errors import SlackApiError
+
+from bot import Newsbot
+from bot.app import create_app, create_executor
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError, secret
+
+log = structlog.get_logger("newsbot.serve")
+
+# Below Kubernetes' default 30 s termination grace period.
+DRAIN_TIMEOUT_S = 25
+
+
+def serve(settings: Settings, newsbot: Newsbot | None = None) -> None:
+    """Serves until SIGTERM or SIGINT. ``newsbot`` defaults to the one of the settings."""
+    settings.check_for_serving()
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        secrets=[
+            secret(settings.slack_bot_token),
+            secret(settings.slack_app_token),
+            secret(settings.slack_signing_secret),
+            secret(settings.slack_client_secret),
+        ],
+    )
+    if settings.transport == "http":
+        _serve_http(settings, newsbot)
+    else:
+        _serve_socket(settings, newsbot)
+
+
+def _open(settings: Settings, newsbot: Newsbot | None) -> Newsbot:
+    return newsbot or Newsbot.open(settings.corpus_dir, settings.data_dir)
+
+
+def _drain(executor: ThreadPoolExecutor) -> None:
+    started = time.perf_counter()
+    log.info("newsbot_draining")
+    executor.shutdown(wait=True)
+    log.info("newsbot_drained", latency_ms=round((time.perf_counter() - started) * 1000, 1))
+
+
+# --- HTTP ----------------------------------------------------------------------------------
+
+
+def create_wsgi_app(app: App, newsbot: Newsbot) -> Flask:
+    """The WSGI app gunicorn serves: Slack's one request URL plus the probes."""
+    flask = Flask("newsbot")
+    slack = SlackRequestHandler(app)
+    token_accepted = threading.Event()
+
+    def events() -> Response:
+        response = slack.handle(request)
+        if response.status_code == 401:
+            # Bolt's own line for this carries the request body; this one does not.
+            log.warning(
+                "slack_request_rejected",
+                reason="invalid signature or stale timestamp",
+                request_timestamp=request.headers.get("X-Slack-Request-Timestamp"),
+            )
+        return response
+
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok"}
+
+    def readyz() -> Any:
+        try:
+            info = newsbot.info()
+            if not token_accepted.is_set():
+                app.client.auth_test()
+                token_accepted.set()
+        except Exception as exc:
+            log.warning("newsbot_not_ready", error=type(exc).__name__)
+            return {"ready": False, "error": type(exc).__name__}, 503
+        return {"ready": True, "articles": info.articles}
+
+    flask.add_url_rule("/slack/events", view_func=events, methods=["POST"])
+    flask.add_url_rule("/healthz", view_func=healthz, methods=["GET"])
+    flask.add_url_rule("/readyz", view_func=readyz, methods=["GET"])
+    return flask
+
+
+class _GunicornLogger(glogging.Logger):
+    """gunicorn's records go to the root handler, so that they are structlog events too."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            logger.handlers.clear()
+            logger.propagate = True
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options: dict[str, Any], load: Any) -> None:
+        self._options = options
+        self._load = load
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self._load()
+
+
+def _serve_http(settings: Settings, newsbot: Newsbot | None) -> None:
+    worker: dict[str, ThreadPoolExecutor] = {}
+
+    def load() -> Flask:
+        # Runs in the worker after the fork: the index and the threads belong to it.
+        engine = _open(settings, newsbot)
+        worker["executor"] = create_executor(settings)
+        return create_wsgi_app(create_app(settings, engine, executor=worker["executor"]), engine)
+
+    def when_ready(server: Any) -> None:
+        log.info("newsbot_serving", transport="http", url=str(server.LISTENERS[0]))
+
+    def worker_exit(server: Any, _worker: Any) -> None:
+        if "executor" in worker:
+            _drain(worker["executor"])
+
+    options = {
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": 1,
+        "worker_class": "gthread",
+        "threads": settings.listener_workers,
+        "graceful_timeout": DRAIN_TIMEOUT_S,
+        "logger_class": _GunicornLogger,
+        "loglevel": settings.log_level.lower(),
+        "accesslog": None,
+        "proc_name": "newsbot",
+        "when_ready": when_ready,
+        "worker_exit": worker_exit,
+    }
+    _Gunicorn(options, load).run()
+
+
+# --- Socket Mode ---------------------------------------------------------------------------
+
+
+def _serve_socket(settings: Settings, newsbot: Newsbot | None) -> None:
+    engine = _open(settings, newsbot)
+    executor = create_executor(settings)
+    app = create_app(settings, engine, executor=executor)
+    handler = SocketModeHandler(
+        app, app_token=secret(settings.slack_app_token), concurrency=settings.listener_workers
+    )
+    health = _health_server(settings.host, settings.port, handler.client.is_connected)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        handler.connect()
+    except SlackApiError as err:
+        health.shutdown()
+        raise SettingsError(
+            f"SLACK_APP_TOKEN: Slack refused the Socket Mode connection ({err.response['error']})"
+        ) from None
+    host, port = health.server_address[:2]
+    log.info("newsbot_serving", transport="socket", health_url=f"http://{host}:{port}/healthz")
+    while not stop.wait(1.0):
+        pass
+    log.info("newsbot_stopping", transport="socket")
+    handler.close()
+    _drain(executor)
+    health.shutdown()
+
+
+def _health_server(host: str, port: int, connected: Any) -> ThreadingHTTPServer:
+    """``/healthz`` and ``/readyz``: 200 while the socket is connected, 503 otherwise."""
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path not in ("/healthz", "/readyz"):
+                self.send_error(404)
+                return
+            up = bool(connected())
+            body = json.dumps({"connected": up}).encode()
+            self.send_response(200 if up else 503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("health_request", path=self.path)
+
+    server = ThreadingHTTPServer((host, port), Health)
+    threading.Thread(target=server.serve_forever, name="newsbot-health", daemon=True).start()
+    return server
