@@ -215,35 +215,42 @@ class Newsbot:
         # Ties go to the most recent reporting: positions move.
         stance = max(weight, key=lambda s: (weight[s], newest[s]))
         agreeing = sum(1 for c in per_article.values() if c.stance == stance)
-        camp = "support" if stance == "conditional" else stance
-        disagreement = any(
-            ("support" if c.stance == "conditional" else c.stance) == CONTRA.get(camp)
-            for c in per_article.values()
-        )
+        # Only for against: "conditional" and "undecided" qualify a position, they do not
+        # contradict it.
+        disagreement = any(c.stance == CONTRA.get(stance) for c in per_article.values())
         share = weight[stance] / sum(weight.values())
         confidence = round(share * (1 - 0.5**agreeing), 2)
-        evidence = [self._evidence(p, c) for p, c in _ordered(found, stance)]
-        lead = next(e for e in evidence if e.stance == stance)
+        ordered = _ordered(found, stance)
+        evidence = [self._evidence(p, c) for p, c in ordered]
+        lead = next(c for _, c in ordered if c.stance == stance)
+        lead_ev = next(e for e in evidence if e.stance == stance)
         return Position(
             topic=topic_id,
             stance=stance,
             confidence=confidence,
-            summary=self._summary(actor, topic_id, stance, lead, agreeing, len(per_article)),
+            summary=self._summary(actor, topic_id, stance, lead, lead_ev, agreeing, len(per_article)),
             sources_agreeing=agreeing,
             disagreement=disagreement,
             evidence=evidence,
         )
 
     def _summary(
-        self, actor: Actor, topic_id: str, stance: str, lead: Evidence, agreeing: int, total: int
+        self,
+        actor: Actor,
+        topic_id: str,
+        stance: str,
+        lead: Claim,
+        lead_ev: Evidence,
+        agreeing: int,
+        total: int,
     ) -> str:
-        """A fixed template around the lead evidence; no other wording is invented."""
-        who = lead.speaker or lead.outlet or lead.title
-        when = f", {lead.published:%-d %b %Y}" if lead.published else ""
-        agree = f"{agreeing} of {total} sources" if total > 1 else "1 source"
+        """A fixed template filled from the evidence: the cue words are quoted as printed."""
+        who = lead.speaker or lead_ev.outlet or lead_ev.title
+        when = f", {lead_ev.published:%-d %b %Y}" if lead_ev.published else ""
         return (
-            f"{actor.name} {VERB[stance]} {self.topic_label(topic_id).lower()} "
-            f"({agree}). Lead quote ({who}{when}): “{lead.quote}”"
+            f"{actor.name} {VERB[stance]} “{self.lexicon.topics[topic_id].proposition}”: "
+            f"{agreeing} of {total} source{'s' if total != 1 else ''}; "
+            f"key words “{lead.cue}” ({who}{when})."
         )
 
     def _evidence(self, passage: Passage, claim: Claim) -> Evidence:

@@ -83,6 +83,7 @@ class StanceAnnotator:
         self.objects = PhraseMatcher({"prep": lists.get("object_preposition", [])})
         self.roles = PhraseMatcher({"role": lists.get("role_nouns", [])})
         self.backrefs = PhraseMatcher({"ref": lists.get("back_reference", [])})
+        self.modified = PhraseMatcher({"noun": lists.get("modified_nouns", [])})
         self.asides = PhraseMatcher({"aside": lists.get("aside_openers", [])})
         self.modals = PhraseMatcher(
             {"will": lists.get("modal_commit", []), "could": lists.get("modal_possible", [])}
@@ -180,7 +181,14 @@ class StanceAnnotator:
             if m.category in ("condition", "requirement")
             for k in range(m.start, _next_stop(stops, m.end, len(words)))
         }
-        for v in self.speech.find(words):
+        verbs = self.speech.find(words)
+        # "Starmer: US 'backstop' essential" - a headline's colon after a name reports speech.
+        verbs += [
+            Match("speech", k, k + 1, (":",))
+            for k, w in enumerate(words)
+            if w == ":" and any(lo + k - 1 == j for j, _ in usable)
+        ]
+        for v in sorted(verbs, key=lambda v: v.start):
             start, end = lo + v.start, lo + v.end
             if sent.in_quote[start] or start in conditional:
                 continue
@@ -225,7 +233,11 @@ class StanceAnnotator:
 
     def _is_object(self, sent: _Sentence, k: int) -> bool:
         """A mention right after a preposition is what the clause is about, not who speaks,
-        unless a role noun comes first ("the leaders of France")."""
+        unless a role noun comes first ("the leaders of France"); so is one that only
+        qualifies a noun ("close Kremlin ties", "Russian aggression")."""
+        end = next((j for j in range(k, len(sent.words)) if j not in sent.named), len(sent.words))
+        if end < len(sent.words) and self.modified.find([sent.words[end]]):
+            return True
         j = k - 1
         while j >= 0 and sent.words[j] in {"the", "a", "an"}:
             j -= 1
@@ -344,7 +356,7 @@ class StanceAnnotator:
             ]
             for c, found in by.items()
         }
-        direction = topic.direction.find(words)
+        direction = [m for m in topic.direction.find(words) if m.start not in in_condition]
         dir_oppose = [m for m in direction if m.category == "oppose"]
         dir_support = [m for m in direction if m.category == "support"]
         actions = {k for m in self.actions.find(words) for k in range(m.start, m.end)}
@@ -389,13 +401,17 @@ class StanceAnnotator:
             # "Rome has made clear it will not." says no to what the sentence is about.
             elided = all(w in _STOP_PUNCT or w == "." for w in words[m.end :])
             topical = scope & (anchors | _spans(direction))
+            hit = scope & (anchors | actions | commits | _spans(direction) | necessities)
+            shown = replace(m, end=min(hit) + 1) if hit else m  # "not send", not just "not"
+            if m.start > 0 and self.modals.find([words[m.start - 1]]):
+                shown = replace(shown, start=m.start - 1)  # "will not send"
             if in_if(m.start):
                 # "if we do not act on defence, ..." = it is needed; "if the US does not take
                 # part" is a condition on someone else.
                 opener = max(a for a, b in if_spans if a <= m.start < b)
                 someone = any(opener < k - lo < m.start for k, _ in sent.mentions)
                 if topical and not someone:
-                    return "support", 2, at(m), text(m)
+                    return "support", 2, at(m), text(shown)
                 continue
             if not elided and not topical and not scope & (actions | commits | necessities):
                 continue
@@ -403,26 +419,24 @@ class StanceAnnotator:
             double = scope & (_spans(dir_oppose) | necessities)
             outside = [c for c in conditions if not set(range(c.start, c.end)) & scope]
             stance: Stance = "conditional" if outside else "support" if double else "oppose"
-            return stance, 3, at(m), text(m)
+            return stance, 3, at(m), text(shown)
 
         if by["hedge"]:
             m = by["hedge"][0]
             return "undecided", 2, at(m), text(m)
 
-        if by["need"]:  # "must", "essential", "the only way": needed, whatever follows
-            m = by["need"][0]
-            return ("oppose" if dir_oppose else "support"), 2, at(m), text(m)
-
         # "will send", "would commit forces": a modal right before an action is a commitment.
         # The action must bear on the topic: "would commit forces", "will raise spending".
-        aimed = {k for k in actions if any(k < a <= k + 6 for a in anchors)} | _spans(direction)
-        modal = [m for m in self.modals.find(words) if any(m.end <= k <= m.end + 2 for k in aimed)]
-        commitments = by["commitment"] + [m for m in modal if m.category == "will"]
-        if commitments:
-            m = commitments[0]
+        aimed = {k for k in actions if any(abs(a - k) <= 6 for a in anchors)} | _spans(direction)
+        modal = [m for m in self.modals.find(words) if any(m.end <= k <= m.end + 1 for k in aimed)]
+        pro = by["need"] + by["commitment"] + [m for m in modal if m.category == "will"]
+        if pro:
+            # Of several, the one nearest the topic speaks for it: in "Europe must play its
+            # role, and I'm prepared to consider committing forces if ...", "prepared to".
+            m = min(pro, key=lambda c: (_distance(c, anchors), c.start))
             if dir_oppose:  # "called for lifting sanctions"
                 return "oppose", 2, at(m), text(m)
-            if conditions:
+            if conditions and m not in by["need"]:  # a need's "if" is its purpose
                 return "conditional", 2, at(m), text(m)
             return "support", 2, at(m), text(m)
         possible = [m for m in modal if m.category == "could"]
@@ -461,6 +475,10 @@ class StanceAnnotator:
             return framed
         if sent.in_quote[cue_at] and sent.speaker:
             return [sent.speaker]
+        # "Demands for a seat were dismissed by Moscow": the agent of a passive holds it.
+        agent = [(k, m) for k, m in usable if cue_at < k <= cue_at + 3 and sent.words[k - 1] == "by"]
+        if agent:
+            return [agent[0][1]]
         before = [(k, m) for k, m in usable if k < cue_at]
         if before:
             return self._group(sent, before)
@@ -471,8 +489,7 @@ class StanceAnnotator:
             ref = self._back_reference(sentences, i, replace(refs[-1], start=lo + refs[-1].start))
             if ref:
                 return [ref]
-        after = [(k, m) for k, m in usable if k > cue_at and sent.words[k - 1] == "by"]
-        return self._group(sent, after[:1])
+        return []
 
     def _group(self, sent: _Sentence, found: list[tuple[int, Mention]]) -> list[Mention]:
         """The nearest mention and those coordinated with it ("Germany and Poland")."""
@@ -543,6 +560,10 @@ def _anchors(topic: Topic, words: list[str]) -> list[tuple[int, int]]:
         if any(c.end <= m.start or c.start >= m.end for c in context):
             spans.append((m.start, m.end))
     return spans
+
+
+def _distance(m: Match, anchors: set[int]) -> int:
+    return min((abs(k - m.start) for k in anchors), default=0)
 
 
 def _stops(words: list[str]) -> list[int]:

@@ -56,6 +56,7 @@ _TOKEN_RE = re.compile(
     r"|(?P<punct>[,;:!?()\[\]\"“”«»—–]|\.(?!\d)|(?<!\w)['‘’](?!\w)|-{2,})"
 )
 
+_CLITICS = {"ll": "will", "re": "are", "ve": "have", "d": "would", "m": "am"}
 _CONTRACTIONS = {
     "won't": ("will", "not"),
     "can't": ("can", "not"),
@@ -128,7 +129,9 @@ def _split_word(word: str) -> list[str]:
         return [word[:-2]]
     if "'" in word:
         head, _, tail = word.partition("'")
-        return [head] if tail in {"ll", "re", "ve", "d", "m"} else [word.replace("'", "")]
+        if tail in _CLITICS:
+            return [head, _CLITICS[tail]]
+        return [word.replace("'", "")]
     return [word]
 
 
