@@ -52,7 +52,9 @@ class Newsbot:
         self.articles: dict[str, Article] = {a.id: a for a in corpus.articles}
 
     @classmethod
-    def open(cls, corpus_dir: Path | str | None = None, data_dir: Path | str | None = None) -> Newsbot:
+    def open(
+        cls, corpus_dir: Path | str | None = None, data_dir: Path | str | None = None
+    ) -> Newsbot:
         settings = Settings()
         corpus = load_corpus(Path(corpus_dir) if corpus_dir else settings.corpus_dir)
         lexicon = Lexicon.from_data(corpus.lexicons)
@@ -121,14 +123,15 @@ class Newsbot:
         if topics and not actors and actor:
             actors = [self.actor(actor)]
         terms = search_tokens(question, query=True)
-        for t in topics:
-            terms += search_tokens(" ".join(t.search_terms), query=True)
+        if not terms:  # "and Spain?" once context filled in the rest: search what is known
+            for t in topics:
+                terms += search_tokens(" ".join(t.search_terms), query=True)
+            terms += [w for a in actors for w in search_tokens(a.name, query=True)]
         stance = None
-        if len(actors) == 1 and len(topics) == 1:
-            stance = StanceAnswer(
-                actor=_ref(actors[0]),
-                positions=[p for p in [self._position(actors[0], topics[0])] if p],
-            )
+        if len(actors) == 1 and len(topics) <= 1:  # "where does Spain stand?" gets all topics
+            chosen = topics or list(self.lexicon.topics.values())
+            positions = [self._position(actors[0], t) for t in chosen]
+            stance = StanceAnswer(actor=_ref(actors[0]), positions=[p for p in positions if p])
         hits = self._question_hits(terms, actors, topics)
         return AskAnswer(
             query=question,
@@ -192,7 +195,11 @@ class Newsbot:
         found = []
         for pid, _ in hits:  # ranked by BM25 for the topic: best evidence first
             passage = self.index.passages[pid]
-            found += [(passage, c) for c in passage.claims if c.actor_id == actor.id and c.topic == topic.id]
+            found += [
+                (passage, c)
+                for c in passage.claims
+                if c.actor_id == actor.id and c.topic == topic.id
+            ]
         return self._aggregate(actor, topic.id, found)
 
     def _aggregate(
@@ -228,7 +235,9 @@ class Newsbot:
             topic=topic_id,
             stance=stance,
             confidence=confidence,
-            summary=self._summary(actor, topic_id, stance, lead, lead_ev, agreeing, len(per_article)),
+            summary=self._summary(
+                actor, topic_id, stance, lead, lead_ev, agreeing, len(per_article)
+            ),
             sources_agreeing=agreeing,
             disagreement=disagreement,
             evidence=evidence,
@@ -279,7 +288,9 @@ class Newsbot:
             score=round(score, 4),
         )
 
-    def _question_hits(self, terms: list[str], actors: list[Actor], topics: list[Topic]) -> list[SearchHit]:
+    def _question_hits(
+        self, terms: list[str], actors: list[Actor], topics: list[Topic]
+    ) -> list[SearchHit]:
         hits = self.index.engine.search(terms, 50)
         if actors:
             # Passages that name the asked-about actor first: "what did Meloni say" wants Meloni.
@@ -316,7 +327,9 @@ def _ordered(found: list[tuple[Passage, Claim]], stance: str) -> list[tuple[Pass
     (the order of ``found``) breaks ties. One item per passage."""
     seen: set[tuple[str, int]] = set()
     out = []
-    ranked = sorted(enumerate(found), key=lambda x: (x[1][1].stance != stance, -x[1][1].strength, x[0]))
+    ranked = sorted(
+        enumerate(found), key=lambda x: (x[1][1].stance != stance, -x[1][1].strength, x[0])
+    )
     for _, (p, c) in ranked:
         if (p.article_id, p.start) not in seen:
             seen.add((p.article_id, p.start))

@@ -66,6 +66,12 @@ class _FrontMatter(BaseModel, extra="forbid"):
         return v
 
 
+class ArticleFileError(Exception):
+    def __init__(self, path: str, line: int, message: str) -> None:
+        self.problem = Problem(path, line, message)
+        super().__init__(str(self.problem))
+
+
 def parse_article(text: str, path: str) -> Article:
     """Parse one article file; raises ``ArticleFileError`` with the line of the problem."""
     if not text.startswith("---\n"):
@@ -77,8 +83,8 @@ def parse_article(text: str, path: str) -> Article:
     try:
         meta = yaml.safe_load(header)
     except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise ArticleFileError(path, (line or 0) + 2, f"front matter is not valid YAML: {exc}")
+        line, why = _yaml_problem(exc)
+        raise ArticleFileError(path, line + 2, f"front matter is not valid YAML: {why}") from None
     if not isinstance(meta, dict):
         raise ArticleFileError(path, 2, "front matter must be a mapping of fields")
     try:
@@ -86,10 +92,19 @@ def parse_article(text: str, path: str) -> Article:
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else ""
-        raise ArticleFileError(path, _field_line(header, name), f"{name}: {err['msg']}")
+        raise ArticleFileError(path, _field_line(header, name), f"{name}: {err['msg']}") from None
     if not body.strip():
         raise ArticleFileError(path, header.count("\n") + 3, "the article has no body text")
     return Article(**fm.model_dump(), body=body, path=path)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> tuple[int, str]:
+    """The 0-based line where the broken construct starts, and a one-line reason."""
+    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+    why = " ".join(
+        str(x) for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x
+    )
+    return (mark.line if mark else 0), (why or str(exc).splitlines()[0])
 
 
 def _field_line(header: str, name: str) -> int:
@@ -97,12 +112,6 @@ def _field_line(header: str, name: str) -> int:
         if line.startswith(f"{name}:"):
             return i
     return 2
-
-
-class ArticleFileError(Exception):
-    def __init__(self, path: str, line: int, message: str) -> None:
-        self.problem = Problem(path, line, message)
-        super().__init__(str(self.problem))
 
 
 @dataclass
@@ -145,7 +154,9 @@ def load_corpus(directory: Path | None = None) -> Corpus:
             problems.append(exc.problem)
             continue
         if article.id in seen:
-            problems.append(Problem(rel, 2, f"id {article.id!r} is already used by {seen[article.id]}"))
+            problems.append(
+                Problem(rel, 2, f"id {article.id!r} is already used by {seen[article.id]}")
+            )
             continue
         seen[article.id] = rel
         articles.append(article)
@@ -160,9 +171,8 @@ def load_lexicon(directory: Path, name: str) -> Any:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        where = f"{path}:{line + 1}" if line is not None else str(path)
-        raise CorpusError(f"{where}: not valid YAML: {exc}") from exc
+        line, why = _yaml_problem(exc)
+        raise CorpusError(f"{path}:{line + 1}: not valid YAML: {why}") from exc
     except OSError as exc:
         raise CorpusError(f"{path}: cannot read ({exc.strerror})") from exc
     if not isinstance(data, dict):

@@ -35,9 +35,7 @@ def stance(
         return
     for p in answer.positions:
         agree = (
-            "1 source agrees"
-            if p.sources_agreeing == 1
-            else f"{p.sources_agreeing} sources agree"
+            "1 source agrees" if p.sources_agreeing == 1 else f"{p.sources_agreeing} sources agree"
         )
         note = " · sources disagree" if p.disagreement else ""
         head = Text.assemble(
@@ -51,7 +49,9 @@ def stance(
             who = f"{e.speaker} · " if e.speaker else ""
             quotes.append(
                 Text.assemble(
-                    (f"[{e.stance}] ", "dim"), f"“{e.quote}”\n", (f"   {who}{source_line(e)}", "dim")
+                    (f"[{e.stance}] ", "dim"),
+                    f"“{e.quote}”\n",
+                    (f"   {who}{source_line(e)}", "dim"),
                 )
             )
         more = len(p.evidence) - QUOTES_SHOWN

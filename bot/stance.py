@@ -23,6 +23,7 @@ strength; weak evidence alone (direction words only) gives no position.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 from bot.lexicon import Lexicon, Match, Mention, Person, PhraseMatcher, Topic
 from bot.models import Article, Stance
@@ -120,7 +121,7 @@ class StanceAnnotator:
         quote_mask = []
         for t in tokens:
             ch = body[t.start]
-            if t.kind == "punct" and ch in "“”\"":
+            if t.kind == "punct" and ch in '“”"':
                 # Curly quotes say which way they go; a straight quote toggles.
                 in_quote = {"“": True, "”": False}.get(ch, not in_quote)
             quote_mask.append(in_quote)
@@ -140,7 +141,9 @@ class StanceAnnotator:
             mentions,
             [(k, m.person) for k, m in mentions if m.person],
         )
-        sent.topics = {t.id: spans for t in self.lx.topics.values() if (spans := _anchors(t, words))}
+        sent.topics = {
+            t.id: spans for t in self.lx.topics.values() if (spans := _anchors(t, words))
+        }
         sent.named = {
             k for k, t in enumerate(tokens) for _, m in mentions if m.start <= t.start < m.end
         }
@@ -291,12 +294,14 @@ class StanceAnnotator:
             if m.start == 0 or sent.words[m.start - 1] == ",":
                 # "While Paris has committed to sending troops, Rome has made clear it will not."
                 # "Asked about troops, Stubb said ..." : the aside ends at its comma.
-                comma = next((k for k in range(m.end, len(sent.words)) if sent.words[k] == ","), None)
+                comma = next(
+                    (k for k in range(m.end, len(sent.words)) if sent.words[k] == ","), None
+                )
                 if comma is not None:
                     cuts.extend([m.start, comma + 1])
         cuts = sorted(set(cuts))
         cuts.append(len(sent.words))
-        return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+        return [(a, b) for a, b in pairwise(cuts) if b > a]
 
     def _classify(
         self, sent: _Sentence, lo: int, hi: int, topic: Topic
@@ -350,15 +355,12 @@ class StanceAnnotator:
         }
         by = {
             c: [
-                m
-                for m in found
-                if c not in _ANCHORED or (bears(m) and m.start not in in_condition)
+                m for m in found if c not in _ANCHORED or (bears(m) and m.start not in in_condition)
             ]
             for c, found in by.items()
         }
         direction = [m for m in topic.direction.find(words) if m.start not in in_condition]
         dir_oppose = [m for m in direction if m.category == "oppose"]
-        dir_support = [m for m in direction if m.category == "support"]
         actions = {k for m in self.actions.find(words) for k in range(m.start, m.end)}
         commits = {k for m in by["commitment"] for k in range(m.start, m.end)}
         stops = _stops(words)
@@ -476,7 +478,9 @@ class StanceAnnotator:
         if sent.in_quote[cue_at] and sent.speaker:
             return [sent.speaker]
         # "Demands for a seat were dismissed by Moscow": the agent of a passive holds it.
-        agent = [(k, m) for k, m in usable if cue_at < k <= cue_at + 3 and sent.words[k - 1] == "by"]
+        agent = [
+            (k, m) for k, m in usable if cue_at < k <= cue_at + 3 and sent.words[k - 1] == "by"
+        ]
         if agent:
             return [agent[0][1]]
         before = [(k, m) for k, m in usable if k < cue_at]
@@ -484,7 +488,9 @@ class StanceAnnotator:
             return self._group(sent, before)
         if sent.speaker:
             return [sent.speaker]
-        refs = [r for r in self.backrefs.find(sent.words[lo:cue_at]) if not sent.in_quote[lo + r.start]]
+        refs = [
+            r for r in self.backrefs.find(sent.words[lo:cue_at]) if not sent.in_quote[lo + r.start]
+        ]
         if refs:
             ref = self._back_reference(sentences, i, replace(refs[-1], start=lo + refs[-1].start))
             if ref:
@@ -499,7 +505,9 @@ class StanceAnnotator:
         conjoined = False
         for k, m in reversed(found[:-1]):
             between = [
-                w for j, w in enumerate(sent.words[k + 1 : group[-1][0]], k + 1) if j not in sent.named
+                w
+                for j, w in enumerate(sent.words[k + 1 : group[-1][0]], k + 1)
+                if j not in sent.named
             ]
             if all(w in _JOINERS or self.roles.find([w]) for w in between):
                 group.append((k, m))

@@ -24,12 +24,12 @@ _STEMMER = Stemmer.Stemmer("english")
 # Snowball's English stopword list minus what the stance engine and numbers need.
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being
-    below between both but by could did do does doing down during each few for from further had has
-    have having he her here hers herself him himself his how i if in into is it its itself just me
-    more most my myself of off on once only or other our ours ourselves out over own same she should
-    so some such than that the their theirs them themselves then there these they this those through
-    to too under until up very was we were what when where which while who whom why will with would
-    you your yours yourself yourselves""".split()
+        below between both but by could did do does doing down during each few for from further had
+        has have having he her here hers herself him himself his how i if in into is it its itself
+        just me more most my myself of off on once only or other our ours ourselves out over own
+        same she should so some such than that the their theirs them themselves then there these
+        they this those through to too under until up us very was we were what when where which
+        while who whom why will with would you your yours yourself yourselves""".split()
 )
 
 CURRENCIES = {"€": "eur", "£": "gbp", "$": "usd"}
@@ -195,8 +195,8 @@ def phrase_tokens(phrase: str) -> tuple[str, ...]:
 # --- sentences -------------------------------------------------------------------------------
 
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr gen lt col sgt st sen rep gov prof jr sr no vs etc inc ltd co corp jan feb mar "
-    "apr jun jul aug sep sept oct nov dec".split()
+    """mr mrs ms dr gen lt col sgt st sen rep gov prof jr sr no vs etc inc ltd co corp jan feb mar
+        apr jun jul aug sep sept oct nov dec""".split()
 )
 # A sentence ends at . ! or ? (and any closing quote or bracket), before space and a capital,
 # a digit or an opening quote.

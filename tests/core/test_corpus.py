@@ -1,0 +1,120 @@
+"""Corpus loading: the shipped seeds, the file format, and broken files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot import Newsbot
+from bot.corpus import CorpusError, load_corpus, shipped_corpus_dir
+from tests.conftest import SEEDS
+
+GOOD = """---
+id: good
+title: "Warsaw: no troops"
+outlet: Example Times
+url: https://example.com/a
+published: 2025-03-01
+---
+Polish Prime Minister Donald Tusk said Poland will not send troops to Ukraine.
+"""
+
+
+def write(folder: Path, name: str, text: str | bytes) -> None:
+    path = folder / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+
+
+def test_shipped_corpus_is_the_seeds_as_received() -> None:
+    corpus = load_corpus()
+    assert corpus.problems == []
+    assert len(corpus.articles) == len(list(SEEDS.glob("*.txt"))) == 5
+    for article in corpus.articles:
+        seed = SEEDS / f"{article.id}.txt"
+        assert article.body == seed.read_text(encoding="utf-8"), article.id
+
+
+def test_shipped_metadata_is_what_the_text_supports() -> None:
+    by_id = {a.id: a for a in load_corpus().articles}
+    assert {str(a.published) for a in by_id.values()} == {"2025-02-17", "2025-03-02"}
+    assert all(a.url is None for a in by_id.values())  # no URL is known for any seed
+    # Headlines that the text carries are used as they are; others are marked as the desk's.
+    for a in by_id.values():
+        first_line = a.body.lstrip("\n").split("\n", 1)[0]
+        assert a.title_added_by_desk == (a.title != first_line)
+
+
+def test_shipped_corpus_is_found_from_the_package() -> None:
+    assert (shipped_corpus_dir() / "actors.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "reason"),
+    [
+        ("nofront.md", "Just text, no front matter.\n", 1, "missing front matter"),
+        ("unclosed.md", "---\nid: x\ntitle: y\nBody\n", 1, "not closed"),
+        ("badyaml.md", "---\nid: x\ntitle: [unclosed\n---\nBody\n", 3, "not valid YAML"),
+        ("notitle.md", "---\nid: x\noutlet: A\n---\nBody\n", 2, "title"),
+        ("badurl.md", "---\nid: x\ntitle: T\nurl: javascript:alert(1)\n---\nBody\n", 4, "url"),
+        ("baddate.md", "---\nid: x\ntitle: T\npublished: 17 Feb\n---\nBody\n", 4, "published"),
+        ("extra.md", "---\nid: x\ntitle: T\nauthor: Z\n---\nBody\n", 4, "author"),
+        ("empty.md", "---\nid: x\ntitle: T\n---\n\n", 5, "no body"),
+    ],
+)
+def test_a_broken_file_is_reported_by_name_and_line_and_skipped(
+    tmp_path: Path, name: str, text: str, line: int, reason: str
+) -> None:
+    write(tmp_path, "good.md", GOOD)
+    write(tmp_path, name, text)
+    corpus = load_corpus(tmp_path)
+    assert [a.id for a in corpus.articles] == ["good"]
+    [problem] = corpus.problems
+    assert problem.path == name
+    assert problem.line == line
+    assert reason in problem.message
+    assert str(problem).startswith(f"{name}:{line}: ")
+
+
+def test_duplicate_ids_and_binary_files_are_reported(tmp_path: Path) -> None:
+    write(tmp_path, "a.md", GOOD)
+    write(tmp_path, "b.md", GOOD)
+    write(tmp_path, "c.md", b"---\nid: c\ntitle: T\n---\n\xff\xfe broken")
+    corpus = load_corpus(tmp_path)
+    assert [a.path for a in corpus.articles] == ["a.md"]
+    assert sorted(p.path for p in corpus.problems) == ["b.md", "c.md"]
+
+
+def test_a_skipped_file_is_never_half_indexed(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    write(folder, "good.md", GOOD)
+    write(folder, "bad.md", "---\nid: bad\ntitle: [x\n---\nPoland will not send troops.\n")
+    bot = Newsbot.open(folder, tmp_path / "data")
+    assert [s.id for s in bot.sources().articles] == ["good"]
+    assert {p.article_id for p in bot.index.passages} == {"good"}
+    assert [p.path for p in bot.problems] == ["bad.md"]
+
+
+def test_a_folder_of_articles_uses_the_shipped_lexicons(tmp_path: Path) -> None:
+    write(tmp_path, "good.md", GOOD)
+    bot = Newsbot.open(tmp_path, tmp_path / "data")
+    [position] = bot.stance("Poland").positions
+    assert (position.topic, position.stance) == ("troops", "oppose")
+    assert position.evidence[0].outlet == "Example Times"
+    assert position.evidence[0].url == "https://example.com/a"
+
+
+def test_a_broken_lexicon_stops_with_its_file_and_line(tmp_path: Path) -> None:
+    write(tmp_path, "good.md", GOOD)
+    write(tmp_path, "topics.yaml", "topics:\n  - id: troops\n    label: [oops\n")
+    with pytest.raises(CorpusError, match=r"topics.yaml:3: not valid YAML"):
+        load_corpus(tmp_path)
+
+
+def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match="not found"):
+        load_corpus(tmp_path / "nope")

@@ -1,0 +1,130 @@
+"""The stance engine: the issue's acceptance checks on the seeds, and each rule on sentences
+written for the test (never a seed's sentence)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot import Newsbot
+from bot.corpus import Corpus, load_corpus
+from bot.index import PassageIndex
+from bot.lexicon import Lexicon
+from bot.models import Article
+
+
+def test_poland_opposes_troops_from_several_articles(newsbot: Newsbot) -> None:
+    positions = {p.topic: p for p in newsbot.stance("Poland").positions}
+    troops = positions["troops"]
+    assert troops.stance == "oppose"
+    backing = {e.article_id for e in troops.evidence if e.stance == "oppose"}
+    assert len(backing) >= 2
+    assert troops.sources_agreeing == len(backing)
+    assert positions["defence_spending"].stance == "support"
+
+
+def test_the_netherlands_has_no_position_on_troops(newsbot: Newsbot) -> None:
+    # It is only listed among those present at the summits.
+    assert "troops" not in {p.topic for p in newsbot.stance("Netherlands").positions}
+
+
+def test_every_position_names_its_evidence(newsbot: Newsbot) -> None:
+    for cell in newsbot.board().cells:
+        [position] = newsbot.stance(cell.actor.id, cell.topic).positions
+        assert position.evidence
+        assert any(e.stance == position.stance for e in position.evidence)
+        assert position.summary.startswith(cell.actor.name)
+        assert 0 < position.confidence <= 1
+
+
+def test_people_resolve_to_their_country(newsbot: Newsbot) -> None:
+    assert newsbot.stance("Tusk").actor.id == "poland"
+    assert newsbot.stance("warsaw").actor.id == "poland"
+
+
+def test_disagreement_is_shown(tmp_path: Path) -> None:
+    bot = _bot(
+        tmp_path,
+        "Norway said it would send troops to Ukraine.",
+        "Norway ruled out sending troops to Ukraine.",
+    )
+    [position] = bot.stance("Norway", "troops").positions
+    assert position.disagreement
+    assert {e.stance for e in position.evidence} == {"support", "oppose"}
+
+
+def _bot(tmp_path: Path, *bodies: str) -> Newsbot:
+    shipped = load_corpus()
+    lexicon = Lexicon.from_data(shipped.lexicons)
+    articles = [
+        Article(id=f"t{i}", title=f"test {i}", published=date(2025, 1, 1 + i), body=b)
+        for i, b in enumerate(bodies)
+    ]
+    corpus = Corpus(shipped.directory, articles, [], shipped.lexicons)
+    return Newsbot(corpus, lexicon, PassageIndex.open_or_build(corpus, lexicon, tmp_path))
+
+
+CASES = [
+    # negation and its scope
+    ("Norway does not plan to send soldiers to Ukraine, Støre said.", "norway", "troops", "oppose"),
+    (
+        "Norway cannot help Ukraine if it does not raise defence spending, Støre said.",
+        "norway",
+        "defence_spending",
+        "support",
+    ),
+    # refusals
+    ("Sweden has ruled out sending troops to Ukraine.", "sweden", "troops", "oppose"),
+    (
+        "Sending Czech troops is not on the agenda, Fiala said.",
+        "czech_republic",
+        "troops",
+        "oppose",
+    ),
+    # hedges
+    ("Finland said it was too early to discuss sending troops.", "finland", "troops", "undecided"),
+    # commitments and conditions
+    ("Canada is ready to send troops to Ukraine.", "canada", "troops", "support"),
+    ("Norway would send troops only if a ceasefire holds.", "norway", "troops", "conditional"),
+    (
+        "A European force would be impossible without US security guarantees, Merz said.",
+        "germany",
+        "us_backstop",
+        "support",
+    ),
+    # a topic's direction words
+    ("Hungary called for lifting sanctions on Russia.", "hungary", "sanctions", "oppose"),
+    ("Poland will not lift sanctions on Russia.", "poland", "sanctions", "support"),
+    # who holds it
+    ('"We will not send troops to Ukraine," Tusk said.', "poland", "troops", "oppose"),
+    (
+        "Mette Frederiksen spoke after the meeting. She said it was premature to discuss "
+        "sending soldiers to Ukraine.",
+        "denmark",
+        "troops",
+        "undecided",
+    ),
+    # not a position
+    ("Britain will send troops to Ukraine.", "ukraine", "troops", None),
+    (
+        "Diplomats fear that Hungary might block new sanctions on Russia.",
+        "hungary",
+        "sanctions",
+        None,
+    ),
+    (
+        "Leaders of France, Germany, Italy and Spain discussed troops for Ukraine and failed to "
+        "agree on sending them.",
+        "spain",
+        "troops",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "actor", "topic", "expected"), CASES)
+def test_rule(tmp_path: Path, text: str, actor: str, topic: str, expected: str | None) -> None:
+    positions = _bot(tmp_path, text).stance(actor, topic).positions
+    assert (positions[0].stance if positions else None) == expected
