@@ -6,10 +6,14 @@ of ``bot.models``. Nothing here imports Slack.
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from bot.corpus import Corpus, Problem, load_corpus
 from bot.errors import EmptyQuery, UnknownActor, UnknownTopic
@@ -34,6 +38,9 @@ from bot.settings import Settings
 from bot.stance import CONTRA, Claim, Passage
 from bot.text import fold, search_tokens
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 VERB = {
     "support": "supports",
     "oppose": "opposes",
@@ -44,8 +51,32 @@ VERB = {
 MIN_STRENGTH = 2
 
 
+def _consistent(method: Callable[P, R]) -> Callable[P, R]:
+    """Answers run under the lock that ``refresh`` swaps the corpus under, so one answer never
+    mixes two states of the corpus. Answers take milliseconds and the GIL serialises them
+    anyway, so the lock costs nothing worth measuring."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with args[0]._lock:  # type: ignore[attr-defined]
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
 class Newsbot:
-    def __init__(self, corpus: Corpus, lexicon: Lexicon, index: PassageIndex) -> None:
+    def __init__(
+        self,
+        corpus: Corpus,
+        lexicon: Lexicon,
+        index: PassageIndex,
+        data_dir: Path | None = None,
+    ) -> None:
+        self._lock = threading.RLock()
+        self.data_dir = data_dir
+        self._use(corpus, lexicon, index)
+
+    def _use(self, corpus: Corpus, lexicon: Lexicon, index: PassageIndex) -> None:
         self.corpus = corpus
         self.lexicon = lexicon
         self.index = index
@@ -58,10 +89,20 @@ class Newsbot:
         settings = Settings()
         corpus = load_corpus(Path(corpus_dir) if corpus_dir else settings.corpus_dir)
         lexicon = Lexicon.from_data(corpus.lexicons)
-        index = PassageIndex.open_or_build(
-            corpus, lexicon, Path(data_dir) if data_dir else settings.data_dir
-        )
-        return cls(corpus, lexicon, index)
+        data = Path(data_dir) if data_dir else settings.data_dir
+        return cls(corpus, lexicon, PassageIndex.open_or_build(corpus, lexicon, data), data)
+
+    def refresh(self) -> bool:
+        """Re-read the corpus folder; when anything changed, answer from the new state (its
+        index is built beside the old one first). True when it changed."""
+        corpus = load_corpus(self.corpus.directory)
+        if corpus.fingerprint() == self.corpus.fingerprint():
+            return False
+        lexicon = Lexicon.from_data(corpus.lexicons)
+        index = PassageIndex.open_or_build(corpus, lexicon, self.data_dir or Settings().data_dir)
+        with self._lock:
+            self._use(corpus, lexicon, index)
+        return True
 
     @property
     def problems(self) -> list[Problem]:
@@ -88,6 +129,7 @@ class Newsbot:
     def suggest_actors(self, name: str) -> list[str]:
         return self.lexicon.suggest_actors(name)
 
+    @_consistent
     def info(self) -> CorpusInfo:
         return CorpusInfo(
             articles=len(self.articles),
@@ -98,12 +140,14 @@ class Newsbot:
 
     # --- answers -----------------------------------------------------------------------------
 
+    @_consistent
     def stance(self, actor: str, topic: str | None = None) -> StanceAnswer:
         who = self.actor(actor)
         topics = [self.topic(topic)] if topic else list(self.lexicon.topics.values())
         positions = [p for t in topics if (p := self._position(who, t)) is not None]
         return StanceAnswer(actor=_ref(who), positions=positions)
 
+    @_consistent
     def search(self, query: str, k: int = 10) -> SearchAnswer:
         terms = search_tokens(query, query=True)
         if not query.strip():
@@ -111,6 +155,7 @@ class Newsbot:
         hits = self.index.engine.search(terms, k)
         return SearchAnswer(query=query, results=[self._hit(pid, score) for pid, score in hits])
 
+    @_consistent
     def ask(self, question: str, actor: str | None = None, topic: str | None = None) -> AskAnswer:
         """Answer a free question; ``actor``/``topic`` are the thread's previous context, used
         when the question names only one of them ("and Spain?", "what about sanctions?")."""
@@ -141,6 +186,7 @@ class Newsbot:
             stance=stance,
         )
 
+    @_consistent
     def sources(self) -> SourcesAnswer:
         ordered = sorted(
             self.articles.values(), key=lambda a: (a.published or date.min, a.id), reverse=True
@@ -159,10 +205,14 @@ class Newsbot:
             ]
         )
 
-    def board(self) -> Board:
-        """Every actor × topic with a position, from one pass over the annotated passages."""
+    @_consistent
+    def board(self, exclude: set[str] | frozenset[str] = frozenset()) -> Board:
+        """Every actor × topic with a position, from one pass over the annotated passages;
+        ``exclude`` leaves articles out (the digest's "before" picture)."""
         by_pair: dict[tuple[str, str], list[tuple[Passage, Claim]]] = defaultdict(list)
         for p in self.index.passages:
+            if p.article_id in exclude:
+                continue
             for c in p.claims:
                 by_pair[(c.actor_id, c.topic)].append((p, c))
         cells = []
@@ -208,11 +258,14 @@ class Newsbot:
         """One vote per article (its strongest claim), weighted by cue strength."""
         if not any(c.strength >= MIN_STRENGTH for _, c in found):
             return None
+        # A wire story carried by several outlets is one independent source.
         per_article: dict[str, Claim] = {}
         for p, c in found:
-            best = per_article.get(p.article_id)
+            first = self.articles[p.article_id].duplicate_of
+            source = first if first in self.articles else p.article_id
+            best = per_article.get(source)
             if best is None or c.strength > best.strength:
-                per_article[p.article_id] = c
+                per_article[source] = c
         weight: dict[str, float] = defaultdict(float)
         newest: dict[str, date] = {}
         for art_id, c in per_article.items():

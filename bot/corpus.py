@@ -49,6 +49,8 @@ class _FrontMatter(BaseModel, extra="forbid"):
     outlet: str | None = None
     url: str | None = None
     published: dt.date | None = None
+    ingested: dt.datetime | None = None
+    duplicate_of: str | None = None
 
     @field_validator("id")
     @classmethod
@@ -56,6 +58,12 @@ class _FrontMatter(BaseModel, extra="forbid"):
         if not v or any(c.isspace() or c in "/\\" for c in v):
             raise ValueError("id must be a non-empty name without spaces or slashes")
         return v
+
+    @field_validator("ingested")
+    @classmethod
+    def _aware(cls, v: dt.datetime | None) -> dt.datetime | None:
+        # Digests compare ingest times; a time without a zone is taken as UTC.
+        return v.replace(tzinfo=dt.UTC) if v is not None and v.tzinfo is None else v
 
     @field_validator("url")
     @classmethod

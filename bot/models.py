@@ -20,6 +20,8 @@ class Article(BaseModel):
     outlet: str | None = None
     url: str | None = None
     published: date | None = None
+    ingested: datetime | None = None  # when it entered the corpus; None for the shipped seeds
+    duplicate_of: str | None = None  # the first copy of a wire story republished elsewhere
     body: str
     path: str = Field(default="", exclude=True)
 

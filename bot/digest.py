@@ -1,0 +1,155 @@
+"""The daily digest's content: what arrived since the last digest, who moved, the board.
+
+Built from the core alone (no Slack): ``newsbot digest --dry-run`` prints it, the poster in
+``bot.digest_post`` sends it. Changes are measured against a snapshot of the board stored with
+the previous digest of the channel; the first digest compares with the corpus as it was before
+its period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from pydantic import BaseModel
+
+from bot.core import Newsbot
+from bot.models import ActorRef, Board, Evidence, Stance
+
+ACTORS_LISTED = 10
+
+Snapshot = dict[str, dict[str, object]]  # "actor|topic" -> {"stance": ..., "sources": n}
+
+
+class DigestArticle(BaseModel):
+    id: str
+    title: str
+    outlet: str | None
+    url: str | None
+    published: dt.date | None
+    ingested: dt.datetime | None
+    actors: list[str]  # the first ACTORS_LISTED, most quoted first
+    more_actors: int
+
+
+class StanceChange(BaseModel):
+    actor: ActorRef
+    topic: str
+    before: Stance | None  # None: no position before
+    after: Stance | None  # None: no position any more
+    sources_before: int
+    sources_after: int
+    new_sources: int  # articles of this period with evidence for it
+    evidence: Evidence | None  # the newest evidence for the new stance
+
+
+class Digest(BaseModel):
+    day: dt.date
+    since: dt.datetime
+    until: dt.datetime
+    articles: list[DigestArticle]
+    changes: list[StanceChange]
+    board: Board
+    quiet: bool
+
+
+def snapshot(board: Board) -> Snapshot:
+    return {
+        f"{c.actor.id}|{c.topic}": {"stance": c.stance, "sources": c.sources_agreeing}
+        for c in board.cells
+    }
+
+
+def build_digest(
+    bot: Newsbot,
+    day: dt.date,
+    since: dt.datetime,
+    until: dt.datetime,
+    previous: Snapshot | None = None,
+) -> tuple[Digest, Snapshot]:
+    """The digest for articles ingested in (since, until], and the snapshot to store with it."""
+    new = [
+        a for a in bot.articles.values() if a.ingested is not None and since < a.ingested <= until
+    ]
+    new.sort(key=lambda a: (a.ingested, a.id))
+    new_ids = {a.id for a in new}
+    board = bot.board()
+    now = snapshot(board)
+    before = previous if previous is not None else snapshot(bot.board(exclude=new_ids))
+    changes = _changes(bot, before, now, new_ids)
+    articles = [_article(bot, a.id) for a in new]
+    digest = Digest(
+        day=day,
+        since=since,
+        until=until,
+        articles=articles,
+        changes=changes,
+        board=board,
+        quiet=not articles and not changes,
+    )
+    return digest, now
+
+
+def _article(bot: Newsbot, article_id: str) -> DigestArticle:
+    a = bot.articles[article_id]
+    counts: Counter[str] = Counter()
+    for p in bot.index.passages:
+        if p.article_id == article_id:
+            counts.update(p.actors)
+    names = [bot.lexicon.actors[actor].name for actor, _ in counts.most_common()]
+    return DigestArticle(
+        id=a.id,
+        title=a.title,
+        outlet=a.outlet,
+        url=a.url,
+        published=a.published,
+        ingested=a.ingested,
+        actors=names[:ACTORS_LISTED],
+        more_actors=max(0, len(names) - ACTORS_LISTED),
+    )
+
+
+def _changes(
+    bot: Newsbot, before: Snapshot, now: Snapshot, new_ids: set[str]
+) -> list[StanceChange]:
+    out = []
+    for key in sorted(set(before) | set(now), key=lambda k: _order(bot, k)):
+        old, cur = before.get(key), now.get(key)
+        if old == cur:
+            continue
+        actor_id, topic = key.split("|")
+        evidence = None
+        new_sources = 0
+        if cur is not None:
+            [position] = bot.stance(actor_id, topic).positions
+            mine = [e for e in position.evidence if e.stance == position.stance]
+            new_sources = len({e.article_id for e in position.evidence if e.article_id in new_ids})
+            evidence = max(mine, key=lambda e: _recency(bot, e.article_id), default=None)
+        out.append(
+            StanceChange(
+                actor=ActorRef(id=actor_id, name=bot.lexicon.actors[actor_id].name),
+                topic=topic,
+                before=old["stance"] if old else None,  # type: ignore[arg-type]
+                after=cur["stance"] if cur else None,  # type: ignore[arg-type]
+                sources_before=int(old["sources"]) if old else 0,  # type: ignore[call-overload]
+                sources_after=int(cur["sources"]) if cur else 0,  # type: ignore[call-overload]
+                new_sources=new_sources,
+                evidence=evidence,
+            )
+        )
+    return out
+
+
+def _order(bot: Newsbot, key: str) -> tuple[int, int]:
+    actor_id, topic = key.split("|")
+    actors, topics = list(bot.lexicon.actors), list(bot.lexicon.topics)
+    return (
+        actors.index(actor_id) if actor_id in actors else len(actors),
+        topics.index(topic) if topic in topics else len(topics),
+    )
+
+
+def _recency(bot: Newsbot, article_id: str) -> tuple[dt.datetime, dt.date]:
+    a = bot.articles[article_id]
+    floor = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return (a.ingested or floor, a.published or dt.date.min)
