@@ -28,7 +28,7 @@ class DigestArticle(BaseModel):
     url: str | None
     published: dt.date | None
     ingested: dt.datetime | None
-    actors: list[str]  # the first ACTORS_LISTED, most quoted first
+    actors: list[str]  # who speaks or acts in it, most often first; the first ACTORS_LISTED
     more_actors: int
 
 
@@ -95,7 +95,7 @@ def _article(bot: Newsbot, article_id: str) -> DigestArticle:
     counts: Counter[str] = Counter()
     for p in bot.index.passages:
         if p.article_id == article_id:
-            counts.update(p.actors)
+            counts.update(p.speakers)
     names = [bot.lexicon.actors[actor].name for actor, _ in counts.most_common()]
     return DigestArticle(
         id=a.id,

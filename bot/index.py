@@ -27,7 +27,7 @@ from bot.retrieval import IndexedPassage, TantivyEngine
 from bot.stance import Claim, Passage, StanceAnnotator
 from bot.text import search_tokens
 
-FORMAT = 1  # bump when the stored layout or the annotation changes meaning
+FORMAT = 2  # bump when the stored layout or the annotation changes meaning
 
 
 def key(actor_id: str, topic: str) -> str:
@@ -64,6 +64,7 @@ class PassageIndex:
                 for p in passages:
                     row = asdict(p)
                     row["actors"] = sorted(p.actors)
+                    row["speakers"] = sorted(p.speakers)
                     row["topics"] = sorted(p.topics)
                     out.write(json.dumps(row, ensure_ascii=False) + "\n")
             TantivyEngine.build(tmp / "tantivy", (indexed(i, p) for i, p in enumerate(passages)))
@@ -85,11 +86,8 @@ class PassageIndex:
                 row = json.loads(line)
                 claims = [Claim(**c) for c in row.pop("claims")]
                 passage = Passage(**row)
-                passage.actors, passage.topics, passage.claims = (
-                    set(row["actors"]),
-                    set(row["topics"]),
-                    claims,
-                )
+                passage.actors, passage.speakers = set(row["actors"]), set(row["speakers"])
+                passage.topics, passage.claims = set(row["topics"]), claims
                 passages.append(passage)
         meta = json.loads((folder / "meta.json").read_text())
         engine = TantivyEngine.open(folder / "tantivy")

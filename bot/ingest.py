@@ -145,13 +145,14 @@ class Ingestor:
 
     def _feed(self, page: Fetched) -> IngestReport:
         parsed = feedparser.parse(page.body)
-        if parsed.bozo and not parsed.entries:
-            return IngestReport(failed=[(page.url, f"malformed feed: {parsed.bozo_exception}")])
         report = IngestReport()
+        if parsed.bozo:  # still take the entries that could be read
+            report.failed.append((page.url, f"malformed feed: {parsed.bozo_exception}"))
         for entry in parsed.entries:
             link = entry.get("link")
             if not link:
-                report.failed.append((f"{page.url} entry {entry.get('title', '?')!r}", "no link"))
+                if not parsed.bozo:
+                    report.failed.append((f"{page.url} {entry.get('title', '?')!r}", "no link"))
                 continue
             report.merge(self._url(link))
         return report

@@ -50,7 +50,8 @@ class Passage:
     start: int
     end: int
     text: str
-    actors: set[str] = field(default_factory=set)
+    actors: set[str] = field(default_factory=set)  # every actor named
+    speakers: set[str] = field(default_factory=set)  # who speaks or acts: not mere objects
     topics: set[str] = field(default_factory=set)
     claims: list[Claim] = field(default_factory=list)
 
@@ -106,6 +107,9 @@ class StanceAnnotator:
             carried = _carried_topics(sentences, i)
             passage = Passage(article.id, sent.start, sent.end, body[sent.start : sent.end])
             passage.actors = {m.actor_id for _, m in sent.mentions}
+            passage.speakers = {
+                m.actor_id for k, m in sent.mentions if not self._is_object(sent, k)
+            } | ({sent.speaker.actor_id} if sent.speaker else set())
             passage.topics = set(sent.topics)
             passage.claims = self._claims(sentences, i, carried)
             passage.topics |= {c.topic for c in passage.claims}

@@ -60,9 +60,7 @@ def article_page(title: str, outlet: str, published: str, paragraphs: list[str])
 
 
 def rss(items: list[tuple[str, str]]) -> str:
-    entries = "".join(
-        f"<item><title>{t}</title><link>{link}</link></item>" for t, link in items
-    )
+    entries = "".join(f"<item><title>{t}</title><link>{link}</link></item>" for t, link in items)
     return (
         '<?xml version="1.0"?><rss version="2.0"><channel><title>Desk feed</title>'
         f"<link>http://127.0.0.1/</link><description>d</description>{entries}</channel></rss>"
