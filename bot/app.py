@@ -14,7 +14,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -99,6 +99,8 @@ def create_app(
     # Bolt copies this logger's level into its own loggers and tests ``.level`` directly.
     logger = logging.getLogger("newsbot.bolt")
     logger.setLevel(settings.log_level)
+    if not logger.filters:
+        logger.addFilter(_drop_unused_token_warning)
     app = App(
         name="newsbot",
         client=client or create_web_client(settings),
@@ -113,13 +115,24 @@ def create_app(
     return app
 
 
+def _drop_unused_token_warning(record: logging.LogRecord) -> bool:
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns that it is
+    unused because a client is given; that client holds the very same token."""
+    return "`token` will be unused" not in record.getMessage()
+
+
 def dedupe_events(store: EventDedupe) -> Callable[..., Any]:
     """Global middleware: a redelivered event (``x-slack-retry-num``) is acked, not answered."""
 
-    def dedupe(body: dict[str, Any], next: Callable[[], Any]) -> Any:
+    def dedupe(body: dict[str, Any], request: BoltRequest, next: Callable[[], Any]) -> Any:
         event_id = body.get("event_id")
         if event_id and not store.claim(event_id):
-            log.info("slack_event_duplicate", event_id=event_id, team_id=body.get("team_id"))
+            log.info(
+                "slack_event_duplicate",
+                event_id=event_id,
+                team_id=body.get("team_id"),
+                retry_num=request.headers.get("x-slack-retry-num", [None])[0],
+            )
             return BoltResponse(status=200, body="")
         return next()
 

@@ -79,14 +79,15 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         bot = Newsbot.open(corpus_dir, data_dir)
         for problem in bot.problems:
-            err.print(f"skipped {problem}", markup=False, highlight=False)
+            err.print(f"skipped {problem}", markup=False, highlight=False, soft_wrap=True)
         return _answer(bot, args, Console())
     except EmptyQuery:
         err.print("The query is empty.\n", markup=False)
         parser.print_usage(sys.stderr)
         return 2
     except (NewsbotError, CorpusError, SettingsError) as exc:
-        err.print(str(exc), markup=False, highlight=False)
+        # One line, never wrapped: it names what to fix.
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         return 2
 
 

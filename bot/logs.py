@@ -57,12 +57,19 @@ def configure_logging(
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final)
     )
+    handler.addFilter(_no_rejected_bodies)
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
-    # Bolt logs the whole request body (user text) at INFO when a signature check fails;
-    # the HTTP layer logs the rejection itself without the body.
-    logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
+
+
+def _no_rejected_bodies(record: logging.LogRecord) -> bool:
+    """Bolt logs the whole request body (user text) at INFO when a signature check fails; the
+    HTTP layer logs the rejection without it. A filter on the handler, because Bolt resets
+    its loggers' levels to the app logger's."""
+    return not (
+        record.name == "slack_bolt.RequestVerification" and record.levelno < logging.WARNING
+    )
 
 
 def _masker(secrets: list[str]) -> Any:

@@ -12,6 +12,7 @@ import json
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -117,7 +118,7 @@ class _GunicornLogger(glogging.Logger):
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, options: dict[str, Any], load: Any) -> None:
+    def __init__(self, options: dict[str, Any], load: Callable[[], Flask]) -> None:
         self._options = options
         self._load = load
         super().__init__()
@@ -125,6 +126,10 @@ class _Gunicorn(BaseApplication):
     def load_config(self) -> None:
         for key, value in self._options.items():
             self.cfg.set(key, value)
+        # gunicorn >= 25.1 opens a control socket in $HOME by default; newsbot needs none, and
+        # two instances on one host would fight over its path.
+        if "control_socket_disable" in self.cfg.settings:
+            self.cfg.set("control_socket_disable", True)
 
     def load(self) -> Flask:
         return self._load()
@@ -193,7 +198,7 @@ def _serve_socket(settings: Settings, newsbot: Newsbot | None) -> None:
     health.shutdown()
 
 
-def _health_server(host: str, port: int, connected: Any) -> ThreadingHTTPServer:
+def _health_server(host: str, port: int, connected: Callable[[], bool]) -> ThreadingHTTPServer:
     """``/healthz`` and ``/readyz``: 200 while the socket is connected, 503 otherwise."""
 
     class Health(BaseHTTPRequestHandler):
@@ -201,7 +206,7 @@ def _health_server(host: str, port: int, connected: Any) -> ThreadingHTTPServer:
             if self.path not in ("/healthz", "/readyz"):
                 self.send_error(404)
                 return
-            up = bool(connected())
+            up = connected()
             body = json.dumps({"connected": up}).encode()
             self.send_response(200 if up else 503)
             self.send_header("Content-Type", "application/json")

@@ -8,6 +8,7 @@ a long answer is cut with an "and N more" line instead of being rejected by Slac
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -41,6 +42,9 @@ MAX_MESSAGE_CHARS = 12000
 TAIL_BLOCKS = 2
 TAIL_CHARS = 600
 
+# Bounds on the parts of a line, so that a line (with its link) never needs cutting.
+MAX_NAME_CHARS = 200
+MAX_URL_CHARS = 1000
 QUOTES_PER_POSITION = 3
 MAX_QUOTE_CHARS = 400
 MAX_SUMMARY_CHARS = 1500
@@ -71,10 +75,20 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def inline(text: str, limit: int = MAX_NAME_CHARS) -> str:
+    """``text`` escaped, on one line, at most ``limit`` characters and never half an entity:
+    the parts of a line are bounded here, so that a whole line (and its link) never needs
+    cutting later."""
+    safe = escape(" ".join(text.split()))
+    if len(safe) <= limit:
+        return safe
+    return re.sub(r"&[a-z]*$", "", safe[: limit - 1]).rstrip() + "…"
+
+
 def link(url: str | None, label: str) -> str:
     """``label`` escaped, linked to ``url`` only when that is an http(s) URL."""
-    text = escape(label)
-    if not url or any(c.isspace() or c in "<>|" for c in url):
+    text = inline(label)
+    if not url or len(escape(url)) > MAX_URL_CHARS or any(c.isspace() or c in "<>|" for c in url):
         return text
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -197,13 +211,17 @@ def compose(
 
 
 def pack_lines(lines: Sequence[str]) -> list[Item]:
-    """Lines grouped into sections, so that a long list takes few blocks."""
-    items = []
-    for start in range(0, len(lines), LINES_PER_SECTION):
-        group = [
-            clip(line, MAX_SECTION_CHARS // LINES_PER_SECTION)
-            for line in lines[start:][:LINES_PER_SECTION]
-        ]
+    """Lines grouped into sections, so that a long list takes few blocks. Lines are kept
+    whole (their parts are bounded where they are built), so no link is ever cut."""
+    items: list[Item] = []
+    group: list[str] = []
+    for line in lines:
+        full = len(group) == LINES_PER_SECTION
+        if group and (full or len("\n".join([*group, line])) > MAX_SECTION_CHARS):
+            items.append(Item([section("\n".join(group))], count=len(group)))
+            group = []
+        group.append(line)
+    if group:
         items.append(Item([section("\n".join(group))], count=len(group)))
     return items
 
@@ -220,21 +238,21 @@ def corpus_footer(info: CorpusInfo) -> Block:
     when = f"{ingest:%Y-%m-%d %H:%M} UTC" if isinstance(ingest, datetime) else "unknown"
     return context(
         f"Answered from {plural(info.articles, 'article')} ({plural(info.passages, 'passage')})"
-        f" · last ingest {when} · snapshot `{escape(info.fingerprint[:12])}`"
+        f" · last ingest {when} · snapshot `{inline(info.fingerprint[:12])}`"
     )
 
 
 def source_line(
     title: str, url: str | None, outlet: str | None, published: date | None, speaker: str | None
 ) -> str:
-    parts = [escape(p) for p in (speaker, outlet) if p]
+    parts = [inline(p) for p in (speaker, outlet) if p]
     parts += [p for p in (day(published), link(url, title)) if p]
     return " · ".join(parts)
 
 
 def quote_line(e: Evidence) -> str:
     marker, _ = MARKERS[e.stance]
-    quote = escape(clip(" ".join(e.quote.split()), MAX_QUOTE_CHARS))
+    quote = inline(e.quote, MAX_QUOTE_CHARS)
     return f"{marker} “{quote}” — {source_line(e.title, e.url, e.outlet, e.published, e.speaker)}"
 
 
@@ -254,8 +272,8 @@ def position_item(position: Position, label: Label) -> Item:
     note = "⚠️ other sources disagree" if position.disagreement else "no source disagrees"
     text = "\n".join(
         [
-            f"{marker} *{escape(label(position.topic))}*: {verb}",
-            escape(clip(position.summary, MAX_SUMMARY_CHARS)),
+            f"{marker} *{inline(label(position.topic))}*: {verb}",
+            inline(position.summary, MAX_SUMMARY_CHARS),
             f"_{agreeing} · {note}_",
         ]
     )
@@ -264,7 +282,7 @@ def position_item(position: Position, label: Label) -> Item:
 
 
 def hit_item(hit: SearchHit, lead: str = "") -> Item:
-    quote = escape(clip(" ".join(hit.quote.split()), 2 * MAX_QUOTE_CHARS))
+    quote = inline(hit.quote, 2 * MAX_QUOTE_CHARS)
     source = source_line(hit.title, hit.url, hit.outlet, hit.published, None)
     return Item([section(f"{lead}“{quote}”\n— {source}")])
 
@@ -273,7 +291,7 @@ def stance_summary(answer: StanceAnswer, label: Label) -> str:
     parts = [
         f"{MARKERS[p.stance][0]} {PHRASES[p.stance]} {label(p.topic)}" for p in answer.positions
     ]
-    return escape(f"{answer.actor.name}: {'; '.join(parts) or 'no position found'}")
+    return inline(f"{answer.actor.name}: {'; '.join(parts) or 'no position found'}", MAX_TEXT_CHARS)
 
 
 # --- messages ------------------------------------------------------------------------------
@@ -286,10 +304,10 @@ def stance_message(
     name = answer.actor.name
     head = [header(name)]
     if not answer.positions:
-        where = f" on “{escape(asked_topic)}”" if asked_topic else ""
+        where = f" on “{inline(asked_topic)}”" if asked_topic else ""
         head.append(
             section(
-                f"No position of *{escape(name)}*{where} was found in the corpus. "
+                f"No position of *{inline(name)}*{where} was found in the corpus. "
                 "Its articles may not quote it on this question yet."
             )
         )
@@ -298,7 +316,7 @@ def stance_message(
 
 
 def search_message(answer: SearchAnswer, info: CorpusInfo, hint: str) -> Message:
-    query = escape(clip(answer.query, 200))
+    query = inline(answer.query)
     n = len(answer.results)
     if not n:
         text = f"Nothing in the corpus matches “{query}”. {hint}"
@@ -312,7 +330,7 @@ def search_message(answer: SearchAnswer, info: CorpusInfo, hint: str) -> Message
 
 
 def ask_message(answer: AskAnswer, info: CorpusInfo, label: Label, hint: str) -> Message:
-    question = escape(clip(answer.query, 200))
+    question = inline(answer.query)
     if answer.stance is None and not answer.results:
         text = f"I found nothing in the corpus for “{question}”. {hint}"
         return compose(text, [section(text)], [], [corpus_footer(info)], "passage")
@@ -320,11 +338,11 @@ def ask_message(answer: AskAnswer, info: CorpusInfo, label: Label, hint: str) ->
         topic = answer.topics[0] if answer.topics else None
         head = [header(answer.stance.actor.name), context(f"You asked: “{question}”")]
         if not answer.stance.positions:
-            head.append(section(f"No position of *{escape(answer.stance.actor.name)}* found."))
+            head.append(section(f"No position of *{inline(answer.stance.actor.name)}* found."))
         items = [position_item(p, label) for p in answer.stance.positions]
         text = stance_summary(answer.stance, label)
         if topic and not answer.stance.positions:
-            text = escape(f"{answer.stance.actor.name}: no position on {label(topic)} found")
+            text = inline(f"{answer.stance.actor.name}: no position on {label(topic)} found", 400)
     else:
         head = [context(f"You asked: “{question}”")]
         items = []
@@ -351,8 +369,8 @@ def board_message(board: Board, info: CorpusInfo, label: Label) -> Message:
             cell = cells.get((actor.id, topic))
             if cell:
                 warn = " ⚠️" if cell.disagreement else ""
-                marks.append(f"{MARKERS[cell.stance][0]} {escape(label(topic))}{warn}")
-        lines.append(f"*{escape(actor.name)}*  {'  ·  '.join(marks)}")
+                marks.append(f"{MARKERS[cell.stance][0]} {inline(label(topic))}{warn}")
+        lines.append(f"*{inline(actor.name)}*  {'  ·  '.join(marks)}")
     head = [header("Who stands where"), context(LEGEND)]
     if not lines:
         head.append(section("No actor has a position in the corpus yet."))
@@ -364,7 +382,8 @@ def board_message(board: Board, info: CorpusInfo, label: Label) -> Message:
 def sources_message(answer: SourcesAnswer, info: CorpusInfo) -> Message:
     lines = []
     for a in answer.articles:
-        meta = [escape(a.outlet) if a.outlet else None, day(a.published), plural(a.words, "word")]
+        outlet = inline(a.outlet) if a.outlet else None
+        meta = [outlet, day(a.published), plural(a.words, "word")]
         lines.append(f"• {link(a.url, a.title)} — {' · '.join(m for m in meta if m)}")
     n = len(answer.articles)
     head = [header("Sources"), context(f"{plural(n, 'article')} in the corpus, newest first")]
@@ -386,10 +405,13 @@ def help_message(
     head = [header("newsbot: who stands where, with sources")]
     if note:
         head.append(section(note))
-    rows = [f"`{syntax}`\n{purpose} e.g. `{example}`" for syntax, purpose, example in usages]
+    rows = [
+        f"`{syntax}`\n{purpose}" + (f" e.g. `{example}`" if example != syntax else "")
+        for syntax, purpose, example in usages
+    ]
     items = [Item([section("\n\n".join(rows))], count=len(rows))]
     if topics:
-        items.append(Item([context("Topics: " + " · ".join(escape(t) for t in topics))]))
+        items.append(Item([context("Topics: " + " · ".join(inline(t) for t in topics))]))
     text = note or "How to use newsbot"
     return compose(text, head, items, [], "line")
 

@@ -1,0 +1,18 @@
+"""Slack listeners, one module per kind; `register` binds them all to a Bolt app."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from slack_bolt import App
+
+from handlers import actions, ask, command
+
+if TYPE_CHECKING:
+    from bot import Newsbot
+
+
+def register(app: App, newsbot: Newsbot, command_name: str = "/ukraine") -> None:
+    command.register(app, newsbot, command_name)
+    ask.register(app, newsbot, command_name)
+    actions.register(app, newsbot, command_name)

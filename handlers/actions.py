@@ -1,0 +1,82 @@
+"""The buttons on answers: Share in channel, Dismiss, and 👍 / 👎 feedback for the desk."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.slack_blocks import DISMISS, FEEDBACK_DOWN, FEEDBACK_UP, SHARE
+from handlers import command
+from handlers.common import ids, log, log_request, parse_value, send, shared_by, with_buttons
+
+if TYPE_CHECKING:
+    from bot import Newsbot
+
+ACTIONS = (SHARE, DISMISS, FEEDBACK_UP, FEEDBACK_DOWN)
+
+
+def register(app: App, newsbot: Newsbot, command_name: str) -> None:
+    def on_share(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        share(newsbot, command_name, body, respond)
+
+    def on_dismiss(ack: Ack, respond: Respond) -> None:
+        ack()
+        send(respond, response_type="ephemeral", delete_original=True)
+
+    def on_feedback(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        feedback(body, respond)
+
+    app.action(SHARE)(on_share)
+    app.action(DISMISS)(on_dismiss)
+    app.action(FEEDBACK_UP)(on_feedback)
+    app.action(FEEDBACK_DOWN)(on_feedback)
+
+
+def share(newsbot: Newsbot, command_name: str, body: dict[str, Any], respond: Respond) -> None:
+    """Answers the same request again and posts it in the channel, then removes the private
+    copy. Ephemeral messages are not sent back with the click, so the request is replayed."""
+    started = time.perf_counter()
+    text = str(parse_value(body["actions"][0].get("value", "")).get("q", ""))
+    reply = command.answer(newsbot, command_name, text)
+    if reply.answer:
+        note = shared_by(body.get("user", {}).get("id", ""), command_name, text)
+        message = with_buttons(reply, text, newsbot, shareable=False, note=note)
+        shared = send(
+            respond, response_type="in_channel", replace_original=False, **message.payload()
+        )
+        if shared:
+            send(respond, response_type="ephemeral", delete_original=True)
+        else:
+            reply = replace(reply, outcome="error")
+    else:
+        send(respond, response_type="ephemeral", replace_original=False, **reply.message.payload())
+    log_request("share", reply, started, **ids(body))
+
+
+def feedback(body: dict[str, Any], respond: Respond) -> None:
+    """One structured event per vote: who rated which answer to which question."""
+    action = body["actions"][0]
+    up = action.get("action_id") == FEEDBACK_UP
+    value = parse_value(action.get("value", ""))
+    log.info(
+        "slack_feedback",
+        rating="up" if up else "down",
+        kind=value.get("k"),
+        question=value.get("q"),
+        answer=value.get("a"),
+        corpus=value.get("c"),
+        thread_context=value.get("x"),
+        message_ts=(body.get("container") or {}).get("message_ts"),
+        **ids(body),
+    )
+    send(
+        respond,
+        response_type="ephemeral",
+        replace_original=False,
+        text=f"Thanks: your {'👍' if up else '👎'} is logged for the desk's review.",
+    )
