@@ -62,8 +62,11 @@ class PhraseMatcher:
                 if toks:
                     self._by_first.setdefault(toks[0], []).append((toks, category))
 
-    def find(self, words: list[str], surface: list[str] | None = None) -> list[Match]:
-        """Matches in ``words`` (stemmed); ``surface`` (unstemmed) serves "=word" entries."""
+    def find(
+        self, words: list[str], surface: list[str] | None = None, *, overlapping: bool = False
+    ) -> list[Match]:
+        """Matches in ``words`` (stemmed); ``surface`` (unstemmed) serves "=word" entries.
+        Where matches overlap the longest wins, unless ``overlapping`` asks for all."""
         found: list[Match] = []
         for i, w in enumerate(words):
             first = list(self._by_first.get(w, ()))
@@ -73,6 +76,8 @@ class PhraseMatcher:
                 end = _match_at(words, surface, i, toks)
                 if end is not None:
                     found.append(Match(category, i, end, toks))
+        if overlapping:
+            return found
         # Longest first, then earliest; keep those that do not overlap a kept one.
         found.sort(key=lambda m: (-(m.end - m.start), m.start))
         taken: set[int] = set()
@@ -90,13 +95,7 @@ def _match_at(
 ) -> int | None:
     """End index if ``toks`` (with "*" gaps) matches ``words`` from ``i``, else None."""
 
-    def same(pos: int, t: str) -> bool:
-        if pos >= len(words):
-            return False
-        if t.startswith("="):
-            return surface is not None and surface[pos] == t[1:]
-        return words[pos] == t
-
+    n = len(words)
     pos = i
     k = 0
     while k < len(toks):
@@ -104,18 +103,26 @@ def _match_at(
         if t == "*":
             nxt = toks[k + 1]
             for gap in range(GAP + 1):
-                if same(pos + gap, nxt):
+                if _same(words, surface, pos + gap, nxt, n):
                     pos += gap
                     break
             else:
                 return None
             k += 1
             continue
-        if not same(pos, t):
+        if not _same(words, surface, pos, t, n):
             return None
         pos += 1
         k += 1
     return pos
+
+
+def _same(words: list[str], surface: list[str] | None, pos: int, t: str, n: int) -> bool:
+    if pos >= n:
+        return False
+    if t[0] == "=":
+        return surface is not None and surface[pos] == t[1:]
+    return words[pos] == t
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,7 @@ class Lexicon:
     actors: dict[str, Actor]
     topics: dict[str, Topic]
     cues: PhraseMatcher
+    topic_terms: PhraseMatcher  # every topic's anchors, weak anchors and context, in one pass
     cue_lists: dict[str, list[str]]
     negation_scope: int
     max_joint_holders: int
@@ -162,10 +170,22 @@ class Lexicon:
         alias_re = re.compile(
             r"(?<![\w-])(" + "|".join(re.escape(a) for a in aliases) + r")(?:['’]s)?(?![\w-])"
         )
+        topic_terms = PhraseMatcher(
+            {
+                f"{t['id']}\t{kind}": t.get(key, [])
+                for t in lexicons["topics.yaml"]["topics"]
+                for kind, key in (
+                    ("anchor", "anchors"),
+                    ("weak", "weak_anchors"),
+                    ("context", "context"),
+                )
+            }
+        )
         return cls(
             actors=actors,
             topics=topics,
             cues=cue_matcher,
+            topic_terms=topic_terms,
             cue_lists=lists,
             negation_scope=int(cues.get("negation_scope", 8)),
             max_joint_holders=int(cues.get("max_joint_holders", 2)),

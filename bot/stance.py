@@ -27,7 +27,7 @@ from itertools import pairwise
 
 from bot.lexicon import Lexicon, Match, Mention, Person, PhraseMatcher, Topic
 from bot.models import Article, Stance
-from bot.text import Token, cue_tokens, paragraphs, split_sentences
+from bot.text import Token, cue_tokens, paragraphs, phrase_tokens, split_sentences
 
 CONTRA = {"support": "oppose", "oppose": "support"}
 # How far back a pronoun or role reference may point, in sentences.
@@ -82,10 +82,13 @@ class StanceAnnotator:
         self.actions = PhraseMatcher({"action": lists["action"]})
         self.speech = PhraseMatcher({"speech": lists["speech"]})
         self.breaks = PhraseMatcher({"break": lists.get("clause_break", [])})
-        self.objects = PhraseMatcher({"prep": lists.get("object_preposition", [])})
+        # Word lists that are only ever looked up one word at a time.
+        self.objects = _words(lists.get("object_preposition", []))
+        self.modified = _words(lists.get("modified_nouns", []))
+        self.role_words = _words(lists.get("role_nouns", []))
+        self.modal_words = _words(lists.get("modal_commit", []) + lists.get("modal_possible", []))
         self.roles = PhraseMatcher({"role": lists.get("role_nouns", [])})
         self.backrefs = PhraseMatcher({"ref": lists.get("back_reference", [])})
-        self.modified = PhraseMatcher({"noun": lists.get("modified_nouns", [])})
         self.asides = PhraseMatcher({"aside": lists.get("aside_openers", [])})
         self.modals = PhraseMatcher(
             {"will": lists.get("modal_commit", []), "could": lists.get("modal_possible", [])}
@@ -119,7 +122,9 @@ class StanceAnnotator:
     def _sentence(
         self, body: str, s: int, e: int, paragraph: int, in_quote: bool
     ) -> tuple[_Sentence, bool]:
-        tokens = [replace(t, start=t.start + s, end=t.end + s) for t in cue_tokens(body[s:e])]
+        tokens = [
+            Token(t.text, t.start + s, t.end + s, t.kind, t.surface) for t in cue_tokens(body[s:e])
+        ]
         words = [t.text for t in tokens]
         surface = [t.surface for t in tokens]
         quote_mask = []
@@ -145,9 +150,7 @@ class StanceAnnotator:
             mentions,
             [(k, m.person) for k, m in mentions if m.person],
         )
-        sent.topics = {
-            t.id: spans for t in self.lx.topics.values() if (spans := _anchors(t, words))
-        }
+        sent.topics = _topics(self.lx, words)
         sent.named = {
             k for k, t in enumerate(tokens) for _, m in mentions if m.start <= t.start < m.end
         }
@@ -243,14 +246,14 @@ class StanceAnnotator:
         unless a role noun comes first ("the leaders of France"); so is one that only
         qualifies a noun ("close Kremlin ties", "Russian aggression")."""
         end = next((j for j in range(k, len(sent.words)) if j not in sent.named), len(sent.words))
-        if end < len(sent.words) and self.modified.find([sent.words[end]]):
+        if end < len(sent.words) and sent.words[end] in self.modified:
             return True
         j = k - 1
         while j >= 0 and sent.words[j] in {"the", "a", "an"}:
             j -= 1
-        if j < 0 or not self.objects.find([sent.words[j]]):
+        if j < 0 or sent.words[j] not in self.objects:
             return False
-        return not (j > 0 and self.roles.find([sent.words[j - 1]]))
+        return not (j > 0 and sent.words[j - 1] in self.role_words)
 
     # --- clauses and claims ---------------------------------------------------------------
 
@@ -258,6 +261,8 @@ class StanceAnnotator:
         self, sentences: list[_Sentence], i: int, carried: dict[str, list[tuple[int, int]]]
     ) -> list[Claim]:
         sent = sentences[i]
+        if not sent.topics and not carried:
+            return []
         claims: dict[tuple[str, str], Claim] = {}
         anchor_tokens = {k for spans in sent.topics.values() for a, b in spans for k in range(a, b)}
         for lo, hi in self._clauses(sent):
@@ -409,7 +414,7 @@ class StanceAnnotator:
             topical = scope & (anchors | _spans(direction))
             hit = scope & (anchors | actions | commits | _spans(direction) | necessities)
             shown = replace(m, end=min(hit) + 1) if hit else m  # "not send", not just "not"
-            if m.start > 0 and self.modals.find([words[m.start - 1]]):
+            if m.start > 0 and words[m.start - 1] in self.modal_words:
                 shown = replace(shown, start=m.start - 1)  # "will not send"
             if in_if(m.start):
                 # "if we do not act on defence, ..." = it is needed; "if the US does not take
@@ -513,7 +518,7 @@ class StanceAnnotator:
                 for j, w in enumerate(sent.words[k + 1 : group[-1][0]], k + 1)
                 if j not in sent.named
             ]
-            if all(w in _JOINERS or self.roles.find([w]) for w in between):
+            if all(w in _JOINERS or w in self.role_words for w in between):
                 group.append((k, m))
                 conjoined = conjoined or bool(set(between) & _CONJUNCTIONS)
             else:
@@ -564,14 +569,28 @@ def _carried_topics(sentences: list[_Sentence], i: int) -> dict[str, list[tuple[
     return {}
 
 
-def _anchors(topic: Topic, words: list[str]) -> list[tuple[int, int]]:
-    """Anchor spans; a weak anchor counts with a context word outside itself."""
-    spans = [(m.start, m.end) for m in topic.anchors.find(words)]
-    context = topic.context.find(words)
-    for m in topic.weak.find(words):
-        if any(c.end <= m.start or c.start >= m.end for c in context):
-            spans.append((m.start, m.end))
-    return spans
+def _words(items: list[str]) -> frozenset[str]:
+    """The one-word entries of a lexicon list, in cue-token form."""
+    return frozenset(t[0] for t in map(phrase_tokens, items) if len(t) == 1)
+
+
+def _topics(lx: Lexicon, words: list[str]) -> dict[str, list[tuple[int, int]]]:
+    """Each topic's anchor spans in a sentence; a weak anchor counts with a context word of
+    its topic outside itself."""
+    found: dict[str, dict[str, list[Match]]] = {}
+    for m in lx.topic_terms.find(words, overlapping=True):
+        topic, kind = m.category.split("\t")
+        found.setdefault(topic, {}).setdefault(kind, []).append(m)
+    out = {}
+    for topic, kinds in found.items():
+        spans = [(m.start, m.end) for m in kinds.get("anchor", [])]
+        context = kinds.get("context", [])
+        for m in kinds.get("weak", []):
+            if any(c.end <= m.start or c.start >= m.end for c in context):
+                spans.append((m.start, m.end))
+        if spans:
+            out[topic] = spans
+    return dict(sorted(out.items(), key=lambda kv: list(lx.topics).index(kv[0])))
 
 
 def _distance(m: Match, anchors: set[int]) -> int:
@@ -595,7 +614,5 @@ def _span(sent: _Sentence, a: int, b: int) -> str:
 
 
 def _role_words(person: Person) -> set[str]:
-    from bot.text import phrase_tokens
-
     role = phrase_tokens(person.role)
     return {" ".join(role[i:j]) for i in range(len(role)) for j in range(i + 1, len(role) + 1)}
