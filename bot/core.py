@@ -315,31 +315,22 @@ class Newsbot:
             f"key words “{lead.cue}” ({who}{when})."
         )
 
-    def _evidence(self, passage: Passage, claim: Claim) -> Evidence:
+    def _quoted(self, passage: Passage) -> dict[str, object]:
         art = self.articles[passage.article_id]
-        return Evidence(
-            quote=passage.text,
-            article_id=art.id,
-            title=art.title,
-            outlet=art.outlet,
-            url=art.url,
-            published=art.published,
-            stance=claim.stance,
-            speaker=claim.speaker,
-        )
+        return {
+            "quote": passage.text,
+            "article_id": art.id,
+            "title": art.title,
+            "outlet": art.outlet,
+            "url": art.url,
+            "published": art.published,
+        }
+
+    def _evidence(self, passage: Passage, claim: Claim) -> Evidence:
+        return Evidence(**self._quoted(passage), stance=claim.stance, speaker=claim.speaker)
 
     def _hit(self, pid: int, score: float) -> SearchHit:
-        passage = self.index.passages[pid]
-        art = self.articles[passage.article_id]
-        return SearchHit(
-            quote=passage.text,
-            article_id=art.id,
-            title=art.title,
-            outlet=art.outlet,
-            url=art.url,
-            published=art.published,
-            score=round(score, 4),
-        )
+        return SearchHit(**self._quoted(self.index.passages[pid]), score=round(score, 4))
 
     def _question_hits(
         self, terms: list[str], actors: list[Actor], topics: list[Topic]

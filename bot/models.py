@@ -26,13 +26,18 @@ class Article(BaseModel):
     path: str = Field(default="", exclude=True)
 
 
-class Evidence(BaseModel):
+class Quoted(BaseModel):
+    """A passage shown to a journalist: its exact words and where they were published."""
+
     quote: str
     article_id: str
     title: str
     outlet: str | None
     url: str | None
     published: date | None
+
+
+class Evidence(Quoted):
     stance: Stance
     speaker: str | None
 
@@ -57,13 +62,7 @@ class StanceAnswer(BaseModel):
     positions: list[Position]
 
 
-class SearchHit(BaseModel):
-    quote: str
-    article_id: str
-    title: str
-    outlet: str | None
-    url: str | None
-    published: date | None
+class SearchHit(Quoted):
     score: float
 
 
