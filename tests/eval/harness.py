@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from bot import Newsbot
-from bot.corpus import Corpus, load_corpus
+from bot.corpus import Corpus, load_corpus, parse_article
 from bot.index import PassageIndex
 from bot.lexicon import Lexicon
 from bot.models import Article
@@ -69,6 +69,28 @@ def evaluate_sentences(name: str, data_dir: Path) -> list[Outcome]:
     return out
 
 
+def evaluate_articles(data_dir: Path) -> list[Outcome]:
+    """Whole articles in other outlets' styles, each read alone: attribution across sentences,
+    pronouns, background paragraphs and attendee lists."""
+    folder = HERE / "articles"
+    gold = yaml.safe_load((folder / "gold.yaml").read_text())
+    shipped = load_corpus()
+    lexicon = Lexicon.from_data(shipped.lexicons)
+    bots: dict[str, Newsbot] = {}
+    out = []
+    for item in gold:
+        name = item["article"]
+        if name not in bots:
+            article = parse_article((folder / f"{name}.md").read_text(), f"{name}.md")
+            corpus = Corpus(shipped.directory, [article], [], shipped.lexicons)
+            index = PassageIndex.open_or_build(corpus, lexicon, data_dir)
+            bots[name] = Newsbot(corpus, lexicon, index)
+        answer = bots[name].stance(item["actor"], item["topic"])
+        got = answer.positions[0].stance if answer.positions else "none"
+        out.append(Outcome(item, got, got in _accept(item)))
+    return out
+
+
 def accuracy(outcomes: list[Outcome]) -> float:
     return sum(o.ok for o in outcomes) / len(outcomes)
 
@@ -83,6 +105,8 @@ def report(name: str, outcomes: list[Outcome], verbose: bool) -> None:
         for o in outcomes:
             if not o.ok:
                 text = o.item.get("text", o.item.get("why", ""))[:150]
+                if "article" in o.item:
+                    text = f"[{o.item['article']}] {text}"
                 pair = f"{o.item['actor']}/{o.item['topic']}"
                 print(f"  MISS {pair}: want {o.item['stance']} got {o.got} | {text}")
 
@@ -96,6 +120,8 @@ def main() -> None:
         report("gold (seed corpus)", evaluate_gold(bot), verbose)
         for name, title in SENTENCE_SETS.items():
             report(title, evaluate_sentences(name, Path(tmp) / name), verbose)
+        if (HERE / "articles" / "gold.yaml").exists():
+            report("whole articles", evaluate_articles(Path(tmp) / "articles"), verbose)
 
 
 if __name__ == "__main__":
