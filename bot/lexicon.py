@@ -155,7 +155,11 @@ class Lexicon:
         actors, alias_to = _actors(lexicons["actors.yaml"])
         topics = _topics(lexicons["topics.yaml"])
         cues = lexicons["cues.yaml"]
-        lists = {k: [str(x) for x in v] for k, v in cues.items() if isinstance(v, list)}
+        lists = {k: v for k, v in cues.items() if isinstance(v, list)}
+        for k, items in lists.items():
+            odd = [x for x in items if not isinstance(x, str)]
+            if odd:  # YAML reads a bare no, on or off as a boolean
+                raise CorpusError(f"cues.yaml: {k}: {odd[0]!r} is not text; put it in quotes")
         matched = ("refusal", "negation", "hedge", "commitment", "condition", "necessity")
         optional = ("neutral", "hearsay", "need", "requirement")
         missing = [k for k in (*matched, "action", "speculation", "speech") if k not in lists]

@@ -71,6 +71,8 @@ class _Sentence:
     speaker: Mention | None = None
     topics: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     named: set[int] = field(default_factory=set)  # tokens that are part of a mention
+    aside: set[int] = field(default_factory=set)  # ", who ...," and (...): not the subject's
+    open_quote: bool = False  # a quote runs on into the next sentence
 
 
 class StanceAnnotator:
@@ -81,6 +83,8 @@ class StanceAnnotator:
         lists = lexicon.cue_lists
         self.actions = PhraseMatcher({"action": lists["action"]})
         self.speech = PhraseMatcher({"speech": lists["speech"]})
+        self.not_now = {" ".join(phrase_tokens(x)) for x in lists.get("not_now", [])}
+        self.inverted = {" ".join(phrase_tokens(x)) for x in lists.get("inverted_speech", [])}
         self.breaks = PhraseMatcher({"break": lists.get("clause_break", [])})
         # Word lists that are only ever looked up one word at a time.
         self.objects = _words(lists.get("object_preposition", []))
@@ -104,9 +108,16 @@ class StanceAnnotator:
             for s, e in split_sentences(body[ps:pe], ps):
                 sent, in_quote = self._sentence(body, s, e, p_index, in_quote)
                 sentences.append(sent)
+        for i in range(len(sentences)):
+            self._find_speaker(sentences, i)
+        # '"Europe has to arm itself. Those who hesitate are wrong," Tusk said.': a quote that
+        # runs into the next sentence has that sentence's speaker.
+        for i in range(len(sentences) - 2, -1, -1):
+            sent, after = sentences[i], sentences[i + 1]
+            if sent.speaker is None and sent.open_quote and after.paragraph == sent.paragraph:
+                sent.speaker = after.speaker
         passages = []
         for i, sent in enumerate(sentences):
-            self._find_speaker(sentences, i)
             carried = _carried_topics(sentences, i)
             passage = Passage(article.id, sent.start, sent.end, body[sent.start : sent.end])
             passage.actors = {m.actor_id for _, m in sent.mentions}
@@ -151,6 +162,8 @@ class StanceAnnotator:
             [(k, m.person) for k, m in mentions if m.person],
         )
         sent.topics = _topics(self.lx, words)
+        sent.open_quote = in_quote
+        sent.aside = _asides(words)
         sent.named = {
             k for k, t in enumerate(tokens) for _, m in mentions if m.start <= t.start < m.end
         }
@@ -167,8 +180,9 @@ class StanceAnnotator:
         if framed:
             sent.speaker = next((m for m in framed if m.person), framed[0])
         elif sent.in_quote and sent.in_quote[0] and i > 0:
+            # A quote that runs on, in the same paragraph or into a new one that opens with it.
             prev = sentences[i - 1]
-            if prev.paragraph == sent.paragraph:
+            if prev.paragraph == sent.paragraph or any(prev.in_quote):
                 sent.speaker = prev.speaker
 
     def _speech_frame(
@@ -192,11 +206,16 @@ class StanceAnnotator:
             for k in range(m.start, _next_stop(stops, m.end, len(words)))
         }
         verbs = self.speech.find(words)
-        # "Starmer: US 'backstop' essential" - a headline's colon after a name reports speech.
+        # "Starmer: US 'backstop' essential", "Frederiksen, speaking to reporters: "We are
+        # ready..."": a colon after a name, or before a quote, reports speech.
         verbs += [
             Match("speech", k, k + 1, (":",))
             for k, w in enumerate(words)
-            if w == ":" and any(lo + k - 1 == j for j, _ in usable)
+            if w == ":"
+            and (
+                any(lo + k - 1 == j for j, _ in usable)
+                or (k + 1 < len(words) and sent.in_quote[lo + k + 1])
+            )
         ]
         for v in sorted(verbs, key=lambda v: v.start):
             start, end = lo + v.start, lo + v.end
@@ -215,24 +234,38 @@ class StanceAnnotator:
                 )
                 if ref:
                     return [ref]
-            left = [(k, m) for k, m in usable if start - 6 <= k < start and k >= lo]
+            if v.phrase == (":",):  # the subject opens the sentence: "Tusk, on arrival: ..."
+                first = [(k, m) for k, m in usable if lo <= k < start and k not in sent.aside]
+                if first:
+                    return self._group(sent, first[:1])
+            near = _window_before(sent, start, max(lo, 0), 6)
+            left = [(k, m) for k, m in usable if k in near]
             if left:
                 return self._group(sent, left)
-            skip = 1 if end < len(sent.words) and sent.words[end] == "the" else 0
-            right = [(k, m) for k, m in usable if k == end + skip and k < hi]
-            if right:
-                return [right[0][1]]
+            # "said Tusk", "added the Kremlin" - only verbs that invert; "criticising Trump's
+            # plan" names its object, not its speaker.
+            if " ".join(v.phrase) in self.inverted:
+                skip = 1 if end < len(sent.words) and sent.words[end] == "the" else 0
+                right = [(k, m) for k, m in usable if k == end + skip and k < hi]
+                if right:
+                    return [right[0][1]]
         return []
 
     def _back_reference(self, sentences: list[_Sentence], i: int, ref: Match) -> Mention | None:
-        """The person "he", "his country" or "the chancellor" points back to: the speaker of
-        the sentences just before, else the last person named; a role must fit."""
+        """The person "he", "his country" or "the chancellor" points back to: in the nearest
+        sentence before that has one, its speaker, else the person it is about (the first
+        named as a subject); then a person named earlier in this sentence; else any person
+        named before. A role must fit."""
         sent = sentences[i]
         role = " ".join(ref.phrase) if ref.category == "role" else None
+        candidates: list[Person] = []
         earlier = [sentences[j] for j in range(i - 1, max(-1, i - 1 - BACK_SENTENCES), -1)]
-        candidates: list[Person] = [
-            s.speaker.person for s in earlier if s.speaker and s.speaker.person
-        ]
+        for s in earlier:
+            if s.speaker and s.speaker.person:
+                candidates.append(s.speaker.person)
+            candidates += [
+                p for k, p in s.people if not s.in_quote[k] and not self._is_object(s, k)
+            ]
         candidates += [p for k, p in reversed(sent.people) if k < ref.start]
         for s in earlier:
             candidates += [p for _, p in reversed(s.people)]
@@ -434,6 +467,9 @@ class StanceAnnotator:
 
         if by["hedge"]:
             m = by["hedge"][0]
+            timing = " ".join(m.phrase) in self.not_now
+            if timing and any(d.start >= m.end for d in dir_oppose):  # "too early to lift"
+                return "support", 2, at(m), text(m)
             return "undecided", 2, at(m), text(m)
 
         # "will send", "would commit forces": a modal right before an action is a commitment.
@@ -567,6 +603,34 @@ def _carried_topics(sentences: list[_Sentence], i: int) -> dict[str, list[tuple[
         if sentences[j].topics:
             return dict(sentences[j].topics) if len(sentences[j].topics) == 1 else {}
     return {}
+
+
+def _asides(words: list[str]) -> set[int]:
+    """Tokens of relative clauses and brackets: "Meloni, who arrived late, said ..." keeps
+    Meloni as the subject of "said"."""
+    out: set[int] = set()
+    depth = 0
+    for k, w in enumerate(words):
+        depth += w == "("
+        if depth:
+            out.add(k)
+        depth -= w == ")" and depth > 0
+    for k, w in enumerate(words[:-1]):
+        if w == "," and words[k + 1] in {"who", "whose", "which", "whom"}:
+            end = next((j for j in range(k + 2, len(words)) if words[j] == ","), len(words))
+            out.update(range(k, end + 1))
+    return out
+
+
+def _window_before(sent: _Sentence, start: int, lo: int, size: int) -> set[int]:
+    """The ``size`` tokens before ``start`` that are not in an aside."""
+    out: set[int] = set()
+    k = start - 1
+    while k >= lo and len(out) < size:
+        if k not in sent.aside:
+            out.add(k)
+        k -= 1
+    return out
 
 
 def _words(items: list[str]) -> frozenset[str]:
