@@ -238,6 +238,12 @@ class StanceAnnotator:
                 first = [(k, m) for k, m in usable if lo <= k < start and k not in sent.aside]
                 if first:
                     return self._group(sent, first[:1])
+                refs = self.backrefs.find(sent.words[lo:start])  # "His answer: ..."
+                ref = refs and self._back_reference(
+                    sentences, i, replace(refs[0], start=lo + refs[0].start)
+                )
+                if ref:
+                    return [ref]
             near = _window_before(sent, start, max(lo, 0), 6)
             left = [(k, m) for k, m in usable if k in near]
             if left:
@@ -401,7 +407,14 @@ class StanceAnnotator:
             ]
             for c, found in by.items()
         }
-        direction = [m for m in topic.direction.find(words) if m.start not in in_condition]
+        # A direction word speaks for the topic next to its anchor: "lift sanctions", not the
+        # "lower house" twelve words on.
+        direction = [
+            m
+            for m in topic.direction.find(words)
+            if m.start not in in_condition
+            and (not anchors or min(abs(k - m.start) for k in anchors) <= DIRECTION_REACH)
+        ]
         dir_oppose = [m for m in direction if m.category == "oppose"]
         actions = {k for m in self.actions.find(words) for k in range(m.start, m.end)}
         commits = {k for m in by["commitment"] for k in range(m.start, m.end)}
@@ -459,9 +472,18 @@ class StanceAnnotator:
                 continue
             if not elided and not topical and not scope & (actions | commits | necessities):
                 continue
-            # "will not lift sanctions", "no negotiations without Ukraine": a double negative
-            double = scope & (_spans(dir_oppose) | necessities)
-            outside = [c for c in conditions if not set(range(c.start, c.end)) & scope]
+            # "will not lift sanctions", "no negotiations without Ukraine": a double negative;
+            # but "will not send troops without a US backstop" names a condition (another
+            # topic's anchor follows the "without").
+            needs_other = [
+                c for c in by["necessity"] if any(c.end <= k <= c.end + 4 for k in others)
+            ]
+            double = scope & (_spans(dir_oppose) | _spans(by["necessity"]))
+            outside = [
+                c
+                for c in by["condition"] + by["requirement"] + needs_other
+                if c in needs_other or not set(range(c.start, c.end)) & scope
+            ]
             stance: Stance = "conditional" if outside else "support" if double else "oppose"
             return stance, 3, at(m), text(shown)
 
@@ -522,6 +544,14 @@ class StanceAnnotator:
             return framed
         if sent.in_quote[cue_at] and sent.speaker:
             return [sent.speaker]
+        if sent.in_quote[cue_at]:  # a quote with no known speaker: its own subject
+            inside = [
+                (k, m)
+                for k, m in sent.mentions
+                if lo <= k < cue_at and sent.in_quote[k] and not self._is_object(sent, k)
+            ]
+            if inside:
+                return self._group(sent, inside)
         # "Demands for a seat were dismissed by Moscow": the agent of a passive holds it.
         agent = [
             (k, m) for k, m in usable if cue_at < k <= cue_at + 3 and sent.words[k - 1] == "by"
@@ -590,6 +620,7 @@ _CONJUNCTIONS = {"and", "or", "nor", "as"}
 # Cues that must stand near their topic's anchor (negation has its own scope).
 _ANCHORED = {"refusal", "hedge", "need", "commitment"}
 MAX_CUE_DISTANCE = 15
+DIRECTION_REACH = 6
 _STOP_PUNCT = {",", ";", ":", "(", ")", "—", "–"}
 
 
