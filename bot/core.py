@@ -264,7 +264,12 @@ class Newsbot:
             first = self.articles[p.article_id].duplicate_of
             source = first if first in self.articles else p.article_id
             best = per_article.get(source)
-            if best is None or c.strength > best.strength:
+            # Within one article a caveat qualifies a yes: conditional beats support at equal
+            # strength ("willing to commit personnel ... only after a ceasefire").
+            qualifies = c.stance == "conditional" and best is not None and best.stance == "support"
+            if best is None or c.strength > best.strength or (
+                c.strength == best.strength and qualifies
+            ):
                 per_article[source] = c
         weight: dict[str, float] = defaultdict(float)
         newest: dict[str, date] = {}

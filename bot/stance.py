@@ -430,8 +430,8 @@ class StanceAnnotator:
         for m in by["necessity"]:
             if any(m.end <= k <= m.end + 3 for k in anchors):
                 return "support", 3, at(m), text(m)
-        conditions = by["condition"] + by["requirement"] + by["necessity"]
-        if_spans = [(m.start, _next_stop(stops, m.end, len(words))) for m in conditions]
+        openers = by["condition"] + by["requirement"] + by["necessity"]
+        if_spans = [(m.start, _next_stop(stops, m.end, len(words))) for m in openers]
 
         def in_if(k: int) -> bool:
             return any(a <= k < b for a, b in if_spans)
@@ -442,8 +442,17 @@ class StanceAnnotator:
             if any(m.end <= k < end for k in anchors) and not any(k < m.start for k in anchors):
                 return "support", 2, at(m), text(m)
 
+        # "without X": X is needed, unless X is another topic's anchor ("will not send troops
+        # without a US backstop"), which makes it a condition.
+        needs_other = [c for c in by["necessity"] if any(c.end <= k <= c.end + 4 for k in others)]
+        # What makes a yes conditional: "if", "only if", "once", or "without" another topic's
+        # anchor - not any "without" ("paid for without new taxes").
+        conditions = by["condition"] + by["requirement"] + needs_other
         for m in by["refusal"]:
             if any(d.start >= m.end for d in dir_oppose):  # "rejected calls to lift sanctions"
+                return "support", 3, at(m), text(m)
+            needed = [c for c in by["necessity"] if c.start > m.start and c not in needs_other]
+            if needed:  # "would not accept any deal made without its participation"
                 return "support", 3, at(m), text(m)
             if conditions:
                 return "conditional", 3, at(m), text(m)
@@ -472,12 +481,7 @@ class StanceAnnotator:
                 continue
             if not elided and not topical and not scope & (actions | commits | necessities):
                 continue
-            # "will not lift sanctions", "no negotiations without Ukraine": a double negative;
-            # but "will not send troops without a US backstop" names a condition (another
-            # topic's anchor follows the "without").
-            needs_other = [
-                c for c in by["necessity"] if any(c.end <= k <= c.end + 4 for k in others)
-            ]
+            # "will not lift sanctions", "no negotiations without Ukraine": a double negative.
             double = scope & (_spans(dir_oppose) | _spans(by["necessity"]))
             outside = [
                 c
