@@ -483,7 +483,10 @@ class StanceAnnotator:
                 continue
             # "will not lift sanctions", "no negotiations without Ukraine": a double negative.
             double = scope & (_spans(dir_oppose) | _spans(by["necessity"]))
-            outside = [
+            # "Without those two things, I do not see a German deployment": a fronted
+            # "without" is the condition of the no.
+            fronted = [c for c in by["necessity"] if c.start < m.start]
+            outside = fronted + [
                 c
                 for c in by["condition"] + by["requirement"] + needs_other
                 if c in needs_other or not set(range(c.start, c.end)) & scope
@@ -624,7 +627,7 @@ _CONJUNCTIONS = {"and", "or", "nor", "as"}
 # Cues that must stand near their topic's anchor (negation has its own scope).
 _ANCHORED = {"refusal", "hedge", "need", "commitment"}
 MAX_CUE_DISTANCE = 15
-DIRECTION_REACH = 6
+DIRECTION_REACH = 10
 _STOP_PUNCT = {",", ";", ":", "(", ")", "—", "–"}
 
 
