@@ -7,11 +7,17 @@ from pathlib import Path
 import pytest
 
 from bot import Newsbot
-from tests.eval.harness import SENTENCE_SETS, accuracy, evaluate_gold, evaluate_sentences
+from tests.eval.harness import (
+    SENTENCE_SETS,
+    accuracy,
+    evaluate_articles,
+    evaluate_gold,
+    evaluate_sentences,
+)
 
 # Floors a little under the figures measured when each was set, so that a change which costs
 # accuracy fails here. The blind set was never used to tune the lexicons.
-FLOORS = {"paraphrases": 0.90, "heldout": 0.70, "blind": 0.72}
+FLOORS = {"paraphrases": 0.90, "heldout": 0.70, "blind": 0.75}
 
 
 def test_gold_stances_of_the_seed_corpus(newsbot: Newsbot) -> None:
@@ -21,6 +27,10 @@ def test_gold_stances_of_the_seed_corpus(newsbot: Newsbot) -> None:
 @pytest.mark.parametrize("name", list(SENTENCE_SETS))
 def test_sentence_sets(name: str, tmp_path: Path) -> None:
     assert accuracy(evaluate_sentences(name, tmp_path)) >= FLOORS[name]
+
+
+def test_whole_articles(tmp_path: Path) -> None:
+    assert accuracy(evaluate_articles(tmp_path)) >= 0.70
 
 
 def test_no_position_is_invented_on_the_seeds(newsbot: Newsbot) -> None:
