@@ -111,7 +111,7 @@ def create_app(
         listener_executor=executor or create_executor(settings),
     )
     app.use(dedupe_events(dedupe or TtlEventDedupe()))
-    handlers.register(app, newsbot, settings.command)
+    handlers.register(app, newsbot, settings.command, settings)
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -11,10 +12,12 @@ from rich.console import Console
 
 from bot import render
 from bot.core import Newsbot
-from bot.corpus import CorpusError
+from bot.corpus import CorpusError, load_corpus, shipped_corpus_dir
+from bot.digest import digest_of, due_day
 from bot.errors import EmptyQuery, NewsbotError
 from bot.models import AskAnswer, Board, SearchAnswer, SourcesAnswer, StanceAnswer
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, channel_id, load_settings, secret
+from bot.state import StateStore
 
 EXAMPLES = """examples:
   newsbot stance Poland
@@ -23,6 +26,10 @@ EXAMPLES = """examples:
   newsbot ask "What did Meloni say about sending troops?"
   newsbot sources
   newsbot board
+  newsbot ingest notes.md export.jsonl https://example.com/article --corpus desk-corpus/
+  newsbot ingest --feeds
+  newsbot digest --dry-run
+  newsbot digest --post --channel C0123456789
 """
 
 
@@ -57,8 +64,39 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("board", help="every actor × topic at a glance")
     s.add_argument("--json", action="store_true")
 
+    s = sub.add_parser("ingest", help="add articles to the corpus folder")
+    s.add_argument(
+        "sources",
+        nargs="*",
+        metavar="PATH_OR_URL",
+        help="files (.md .txt .html), exports (.json .jsonl), folders, article or feed URLs",
+    )
+    s.add_argument("--feeds", action="store_true", help="poll the feeds of NEWSBOT_FEEDS too")
+
+    s = sub.add_parser("digest", help="the daily digest: preview it, or post it to Slack once")
+    s.add_argument("--channel", type=_channel, help="channel ID (env DIGEST_CHANNEL)")
+    s.add_argument("--date", type=_date, help="YYYY-MM-DD (default: the latest due, in DIGEST_TZ)")
+    mode = s.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="print it, no Slack (the default)")
+    mode.add_argument("--post", action="store_true", help="post it, once per channel and date")
+    s.add_argument("--json", action="store_true", help="print it as JSON (not with --post)")
+
     sub.add_parser("serve", help="run the Slack app (settings from the environment)")
     return p
+
+
+def _channel(value: str) -> str:
+    try:
+        return channel_id(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a date as YYYY-MM-DD") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,19 +105,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    if args.command == "ingest" and not args.sources and not args.feeds:
+        parser.error("ingest needs PATH_OR_URL... or --feeds")
+    if args.command == "digest" and args.post and args.json:
+        parser.error("digest: --json prints a preview; it cannot be combined with --post")
     err = Console(stderr=True)
     try:
         settings = load_settings()
         corpus_dir = args.corpus or settings.corpus_dir
         data_dir = args.data_dir or settings.data_dir
+        settings = settings.model_copy(update={"corpus_dir": corpus_dir, "data_dir": data_dir})
         if args.command == "serve":
             from bot.serve import serve  # Slack and the server load only when serving
 
-            serve(settings.model_copy(update={"corpus_dir": corpus_dir, "data_dir": data_dir}))
+            serve(settings)
             return 0
+        if args.command == "ingest":
+            return _ingest(settings, args, err)
         bot = Newsbot.open(corpus_dir, data_dir)
         for problem in bot.problems:
             err.print(f"skipped {problem}", markup=False, highlight=False, soft_wrap=True)
+        if args.command == "digest":
+            return _digest(bot, settings, args)
         return _answer(bot, args, Console())
     except EmptyQuery:
         err.print("The query is empty.\n", markup=False)
@@ -89,6 +136,106 @@ def main(argv: list[str] | None = None) -> int:
         # One line, never wrapped: it names what to fix.
         err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         return 2
+
+
+def _ingest(settings: Settings, args: argparse.Namespace, err: Console) -> int:
+    """One line per item: added and skipped on stdout, failed on stderr; exit 1 if any failed."""
+    if args.feeds and not settings.feeds:
+        raise SettingsError("NEWSBOT_FEEDS is empty: set it to the feed URLs, separated by commas")
+    from bot.ingest import Ingestor, writable  # trafilatura and datasketch take a second to load
+
+    corpus = load_corpus(settings.corpus_dir)
+    writable(corpus, shipped_corpus_dir())
+    for problem in corpus.problems:
+        err.print(f"skipped {problem}", markup=False, highlight=False, soft_wrap=True)
+    feeds = settings.feeds if args.feeds else []
+    report = Ingestor(corpus).ingest([*args.sources, *feeds])
+    for a in report.added:
+        meta = ", ".join(m for m in (a.outlet, f"{a.published or ''}", f"{a.words} words") if m)
+        copy = f"; a copy of {a.duplicate_of}" if a.duplicate_of else ""
+        print(f"added {a.id}: {a.title} ({meta}{copy})")
+    for source, why in report.skipped:
+        print(f"skipped {source}: {why}")
+    for source, reason in report.failed:
+        print(f"failed {source}: {reason}", file=sys.stderr)
+    print(f"{len(report.added)} added, {len(report.skipped)} skipped, {len(report.failed)} failed")
+    return 1 if report.failed else 0
+
+
+def _digest(bot: Newsbot, settings: Settings, args: argparse.Namespace) -> int:
+    channel = args.channel or settings.digest_channel
+    due = due_day(dt.datetime.now(dt.UTC), settings.digest_time, settings.tz)
+    day = args.date or due
+    if args.post:
+        return _post(bot, settings, channel, day, due)
+    # A preview reads the state (the period starts at the channel's last digest), never writes.
+    state = settings.state_file()
+    last = StateStore(state).last_posted(channel, f"{day}") if channel and state.exists() else None
+    digest, _ = digest_of(bot, day, settings.digest_time, settings.tz, last)
+    if args.json:
+        print(digest.model_dump_json(indent=2))
+    else:
+        render.digest(digest, {t: bot.topic_label(t) for t in bot.lexicon.topics}, Console())
+    return 0
+
+
+def _post(bot: Newsbot, settings: Settings, channel: str | None, day: dt.date, due: dt.date) -> int:
+    if channel is None:
+        raise SettingsError(
+            "no channel to post to: pass --channel C0123456789 or set DIGEST_CHANNEL"
+        )
+    if settings.slack_bot_token is None:
+        raise SettingsError("SLACK_BOT_TOKEN not set: newsbot digest --post needs the bot token")
+    if day > due:
+        raise SettingsError(
+            f"the digest of {day} is not due yet (DIGEST_TIME {settings.digest_time:%H:%M}, "
+            f"{settings.digest_tz}); --dry-run previews it"
+        )
+    # Slack loads only when posting.
+    from slack_sdk.errors import SlackApiError
+
+    from bot.app import create_web_client
+    from bot.digest_post import DigestIncomplete, open_state, post_digest
+    from bot.logs import configure_logging
+
+    configure_logging(
+        settings.log_level, settings.log_format, secrets=[secret(settings.slack_bot_token)]
+    )
+    client = create_web_client(settings)
+    try:
+        run = post_digest(settings, bot, client, open_state(settings), channel, day)
+    except DigestIncomplete as exc:
+        print(f"incomplete: {exc}", file=sys.stderr)
+        return 1
+    except SlackApiError as exc:
+        print(
+            f"not posted: Slack answered {exc.response.status_code} {exc.response.get('error')}; "
+            "the claim is released, so running this again retries",
+            file=sys.stderr,
+        )
+        return 1
+    except OSError as exc:
+        print(
+            f"not posted: Slack unreachable ({exc}); the claim is released, so running this "
+            "again retries",
+            file=sys.stderr,
+        )
+        return 1
+    match run.outcome:
+        case "posted":
+            print(f"posted the digest of {day} to {channel}: {run.messages} messages, ts {run.ts}")
+        case "quiet":
+            print(f"quiet day: nothing posted to {channel} for {day} (DIGEST_QUIET=skip)")
+        case "already_posted":
+            what = f"ts {run.ts}" if run.ts else "a quiet day, nothing posted"
+            print(f"already done: the digest of {day} in {channel} ({what})")
+        case "claimed":
+            print(
+                f"not posted: another run is posting the digest of {day} in {channel}; if it "
+                f"died, its claim expires after DIGEST_CLAIM_TIMEOUT_S="
+                f"{settings.digest_claim_timeout_s:g} s"
+            )
+    return 0
 
 
 def _answer(bot: Newsbot, args: argparse.Namespace, out: Console) -> int:

@@ -73,6 +73,7 @@ class Newsbot:
         data_dir: Path | None = None,
     ) -> None:
         self._lock = threading.RLock()
+        self._refreshing = threading.Lock()  # one load-and-swap at a time
         self.data_dir = data_dir
         self._use(corpus, lexicon, index)
 
@@ -95,14 +96,20 @@ class Newsbot:
     def refresh(self) -> bool:
         """Re-read the corpus folder; when anything changed, answer from the new state (its
         index is built beside the old one first). True when it changed."""
-        corpus = load_corpus(self.corpus.directory)
-        if corpus.fingerprint() == self.corpus.fingerprint():
-            return False
-        lexicon = Lexicon.from_data(corpus.lexicons)
-        index = PassageIndex.open_or_build(corpus, lexicon, self.data_dir or Settings().data_dir)
-        with self._lock:
-            self._use(corpus, lexicon, index)
-        return True
+        with self._refreshing:  # a tick and a /ukraine add never swap an older state in
+            corpus = load_corpus(self.corpus.directory)
+            if corpus.fingerprint() == self.corpus.fingerprint():
+                return False
+            lexicon = Lexicon.from_data(corpus.lexicons)
+            data_dir = self.data_dir or Settings().data_dir
+            index = PassageIndex.open_or_build(corpus, lexicon, data_dir)
+            with self._lock:
+                self._use(corpus, lexicon, index)
+            return True
+
+    def consistent(self) -> threading.RLock:
+        """Hold it to read several answers and attributes from one state of the corpus."""
+        return self._lock
 
     @property
     def problems(self) -> list[Problem]:
@@ -267,8 +274,10 @@ class Newsbot:
             # Within one article a caveat qualifies a yes: conditional beats support at equal
             # strength ("willing to commit personnel ... only after a ceasefire").
             qualifies = c.stance == "conditional" and best is not None and best.stance == "support"
-            if best is None or c.strength > best.strength or (
-                c.strength == best.strength and qualifies
+            if (
+                best is None
+                or c.strength > best.strength
+                or (c.strength == best.strength and qualifies)
             ):
                 per_article[source] = c
         weight: dict[str, float] = defaultdict(float)

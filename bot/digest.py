@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
 from bot.core import Newsbot
 from bot.models import ActorRef, Board, Evidence, Stance
+from bot.state import PostedDigest, StateStore
 
 ACTORS_LISTED = 10
 
@@ -68,6 +70,17 @@ def build_digest(
     previous: Snapshot | None = None,
 ) -> tuple[Digest, Snapshot]:
     """The digest for articles ingested in (since, until], and the snapshot to store with it."""
+    with bot.consistent():  # one state of the corpus, even if /ukraine add refreshes meanwhile
+        return _build(bot, day, since, until, previous)
+
+
+def _build(
+    bot: Newsbot,
+    day: dt.date,
+    since: dt.datetime,
+    until: dt.datetime,
+    previous: Snapshot | None,
+) -> tuple[Digest, Snapshot]:
     new = [
         a for a in bot.articles.values() if a.ingested is not None and since < a.ingested <= until
     ]
@@ -88,6 +101,49 @@ def build_digest(
         quiet=not articles and not changes,
     )
     return digest, now
+
+
+def due_day(now: dt.datetime, at: dt.time, tz: ZoneInfo) -> dt.date:
+    """The latest digest that is due: today's once its time has passed, else yesterday's. Its
+    period has ended, so an article that arrives while it is built belongs to the next one.
+    (APScheduler and Kubernetes never start a run before its time.)"""
+    local = now.astimezone(tz)
+    return local.date() if local.time() >= at else local.date() - dt.timedelta(days=1)
+
+
+def digest_of(
+    bot: Newsbot, day: dt.date, at: dt.time, tz: ZoneInfo, last: PostedDigest | None
+) -> tuple[Digest, Snapshot]:
+    """The digest of ``day`` for a channel whose last posted digest is ``last``: its period
+    runs from that digest's time (else the day before's, 24 h) to ``at`` on ``day``, in ``tz``;
+    its changes are measured against that digest's snapshot."""
+    previous = dt.date.fromisoformat(last.day) if last else day - dt.timedelta(days=1)
+    since = dt.datetime.combine(previous, at, tzinfo=tz)
+    until = dt.datetime.combine(day, at, tzinfo=tz)
+    return build_digest(bot, day, since, until, last.snapshot if last else None)
+
+
+def upcoming(
+    bot: Newsbot,
+    store: StateStore | None,
+    channel: str | None,
+    now: dt.datetime,
+    at: dt.time,
+    tz: ZoneInfo,
+) -> Digest:
+    """The next digest of ``channel`` as it would be if it were posted ``now``: everything
+    since its last digest (else the last 24 h), compared with that digest's snapshot."""
+    due = due_day(now, at, tz)
+    after = f"{due + dt.timedelta(days=2)}"
+    last = store.last_posted(channel, after) if store is not None and channel else None
+    day = due + dt.timedelta(days=1) if last and last.day >= f"{due}" else due
+    since = (
+        dt.datetime.combine(dt.date.fromisoformat(last.day), at, tzinfo=tz)
+        if last
+        else now - dt.timedelta(hours=24)
+    )
+    until = now.astimezone(tz)
+    return build_digest(bot, day, since, until, last.snapshot if last else None)[0]
 
 
 def _article(bot: Newsbot, article_id: str) -> DigestArticle:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import json
 import os
 import re
+import socket
 import tempfile
 import urllib.error
 import urllib.request
@@ -20,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import feedparser
 import trafilatura
@@ -47,13 +50,39 @@ class Fetched:
 Fetch = Callable[[str], Fetched]
 
 
-def http_fetch(url: str) -> Fetched:
+def http_fetch(url: str, *, public_only: bool = False) -> Fetched:
+    """``public_only``: refuse a host (also one redirected to) that resolves to a private,
+    loopback or link-local address, for URLs that anyone in the workspace may send."""
+    if public_only:
+        _refuse_private(url)
+    opener = urllib.request.build_opener(*([_PublicRedirects()] if public_only else []))
     request = urllib.request.Request(url, headers={"User-Agent": "newsbot/0.1 (+ingest)"})
-    with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+    with opener.open(request, timeout=TIMEOUT_S) as response:
         body = response.read(MAX_BYTES + 1)
         if len(body) > MAX_BYTES:
             raise ValueError(f"larger than {MAX_BYTES // 1_000_000} MB")
         return Fetched(response.geturl(), response.headers.get_content_type(), body)
+
+
+def _refuse_private(url: str) -> None:
+    host = urlparse(url).hostname
+    if not host:
+        raise ValueError("no host in the URL")
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except socket.gaierror as exc:
+        raise urllib.error.URLError(exc.strerror) from None
+    for address in addresses:
+        if not ipaddress.ip_address(address).is_global:
+            raise ValueError(f"{host} is not a public address ({address})")
+
+
+class _PublicRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> urllib.request.Request | None:
+        _refuse_private(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from bot.digest import Digest
 from bot.models import AskAnswer, Board, Evidence, SearchAnswer, SourcesAnswer, StanceAnswer
 
 MARK = {"support": "🟢", "oppose": "🔴", "conditional": "🟡", "undecided": "⚪"}
@@ -109,3 +110,45 @@ def board(answer: Board, labels: dict[str, str], console: Console) -> None:
             row.append(f"{MARK[c.stance]} {c.sources_agreeing}" if c else "·")
         table.add_row(actor.name, *row)
     console.print(table)
+
+
+def digest(answer: Digest, labels: dict[str, str], console: Console) -> None:
+    """The digest as ``newsbot digest --dry-run`` prints it: what would be posted."""
+    n, m = len(answer.articles), len(answer.changes)
+    since, until = answer.since, answer.until
+    console.print(Text(f"Daily digest · {answer.day:%-d %b %Y}", style="bold"))
+    console.print(
+        Text(
+            f"{since:%-d %b %H:%M} → {until:%-d %b %H:%M} ({until.tzinfo}) · "
+            f"{n} new article{'s' if n != 1 else ''}, {m} stance change{'s' if m != 1 else ''}",
+            style="dim",
+        )
+    )
+    if answer.quiet:
+        console.print("Quiet day: no new articles and no stance changes.")
+        return
+    if answer.changes:
+        console.print(Text("\nWho moved", style="bold"))
+    for c in answer.changes:
+        before = f"{MARK[c.before]} {c.before}" if c.before else "no position"
+        after = f"{MARK[c.after]} {c.after}" if c.after else "no position"
+        if c.before != c.after:
+            what = f"{before} → {after}"
+        else:
+            what = f"{after}, sources agreeing {c.sources_before} → {c.sources_after}"
+        if c.new_sources:
+            what += f", {c.new_sources} new source{'s' if c.new_sources != 1 else ''}"
+        console.print(Text.assemble((f"{c.actor.name} · {labels[c.topic]}: ", "bold"), what))
+        if c.evidence:
+            who = f"{c.evidence.speaker} · " if c.evidence.speaker else ""
+            console.print(Text(f"   “{c.evidence.quote}”", style="italic"))
+            console.print(Text(f"   {who}{source_line(c.evidence)}", style="dim"))
+    if answer.articles:
+        console.print(Text("\nNew articles", style="bold"))
+    for a in answer.articles:
+        console.print(Text(f"• {source_line(a)}"))
+        if a.actors:
+            more = f" and {a.more_actors} more" if a.more_actors else ""
+            console.print(Text(f"   quotes {', '.join(a.actors)}{more}", style="dim"))
+    console.print(Text("\nWho stands where", style="bold"))
+    board(answer.board, labels, console)

@@ -4,30 +4,46 @@ HTTP runs gunicorn (one gthread worker; scale with replicas and a shared dedupe 
 a Flask app with ``/slack/events``, ``/healthz`` and ``/readyz``. Socket Mode needs no public
 URL and serves its connection state on ``/healthz`` and ``/readyz``. Both drain the listener
 pool on SIGTERM, so that every acknowledged request still gets its answer.
+
+Beside the app, a background scheduler re-reads the corpus folder every ``NEWSBOT_REFRESH_S``
+(articles added by ``newsbot ingest`` or by hand become answerable without a restart) and, with
+``DIGEST_SCHEDULER=inprocess``, posts the daily digest at ``DIGEST_TIME`` in ``DIGEST_TZ``. That
+is for one process only: several replicas each run their own scheduler, so they use the
+CronJob (``newsbot digest --post``) instead; the digest's claim still posts it once either way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import signal
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import structlog
+from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask, Response, request
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import Newsbot
 from bot.app import create_app, create_executor
+from bot.digest import due_day
+from bot.digest_post import open_state, post_digest
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, secret
 
@@ -35,6 +51,9 @@ log = structlog.get_logger("newsbot.serve")
 
 # Below Kubernetes' default 30 s termination grace period.
 DRAIN_TIMEOUT_S = 25
+# Like the CronJob's startingDeadlineSeconds: a run held up (the app busy, the host asleep)
+# still posts within the hour.
+DIGEST_MISFIRE_S = 3600
 
 
 def serve(settings: Settings, newsbot: Newsbot | None = None) -> None:
@@ -65,6 +84,85 @@ def _drain(executor: ThreadPoolExecutor) -> None:
     log.info("newsbot_draining")
     executor.shutdown(wait=True)
     log.info("newsbot_drained", latency_ms=round((time.perf_counter() - started) * 1000, 1))
+
+
+# --- background jobs ---------------------------------------------------------------------
+
+
+def background_jobs(
+    settings: Settings, newsbot: Newsbot, client: WebClient, *, refresh: bool
+) -> BackgroundScheduler:
+    """Started; ``shutdown()`` stops it. ``refresh``: re-read the corpus folder on a timer (an
+    engine passed in by the caller is the caller's to refresh)."""
+    if settings.log_level != "DEBUG":
+        # Two INFO lines for every refresh tick; our own events say what each job did.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # One worker thread: a refresh never swaps the corpus while a digest is being built from it.
+    scheduler = BackgroundScheduler(executors={"default": JobExecutor(1)}, timezone=settings.tz)
+    if refresh:
+        scheduler.add_job(
+            refresh_corpus,
+            IntervalTrigger(seconds=settings.refresh_s),
+            args=[newsbot],
+            id="refresh",
+            coalesce=True,
+            max_instances=1,
+        )
+    # The settings refuse DIGEST_SCHEDULER=inprocess without DIGEST_CHANNEL.
+    channel = settings.digest_channel
+    if settings.digest_scheduler == "inprocess" and channel:
+        at = settings.digest_time
+        scheduler.add_job(
+            scheduled_digest,
+            CronTrigger(hour=at.hour, minute=at.minute, timezone=settings.tz),
+            args=[settings, newsbot, client, channel, refresh],
+            id="digest",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=DIGEST_MISFIRE_S,
+        )
+    elif channel:
+        log.info(
+            "digest_not_scheduled",
+            reason="DIGEST_SCHEDULER is off: post with `newsbot digest --post` from cron or the "
+            "CronJob, or set DIGEST_SCHEDULER=inprocess on a single-replica install",
+        )
+    scheduler.start()
+    job = scheduler.get_job("digest")
+    if job is not None:
+        log.info("digest_scheduled", channel_id=channel, next_run=job.next_run_time.isoformat())
+    return scheduler
+
+
+def refresh_corpus(newsbot: Newsbot) -> None:
+    started = time.perf_counter()
+    try:
+        changed = newsbot.refresh()
+    except Exception:  # a broken lexicon: keep answering from the state that loaded
+        log.exception("corpus_refresh", outcome="error")
+        return
+    latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    if changed:
+        log.info(
+            "corpus_refresh",
+            outcome="changed",
+            articles=len(newsbot.articles),
+            latency_ms=latency_ms,
+        )
+    else:
+        log.debug("corpus_refresh", outcome="unchanged", latency_ms=latency_ms)
+
+
+def scheduled_digest(
+    settings: Settings, newsbot: Newsbot, client: WebClient, channel: str, refresh: bool
+) -> None:
+    """The digest that is due now, with the corpus as it is now. ``post_digest`` logs its
+    failures (and a failed post released its claim, so that a manual run retries)."""
+    if refresh:
+        refresh_corpus(newsbot)
+    day = due_day(datetime.now(UTC), settings.digest_time, settings.tz)
+    with contextlib.suppress(Exception):
+        post_digest(settings, newsbot, client, open_state(settings), channel, day)
 
 
 # --- HTTP ----------------------------------------------------------------------------------
@@ -136,18 +234,22 @@ class _Gunicorn(BaseApplication):
 
 
 def _serve_http(settings: Settings, newsbot: Newsbot | None) -> None:
-    worker: dict[str, ThreadPoolExecutor] = {}
+    worker: dict[str, Any] = {}
 
     def load() -> Flask:
         # Runs in the worker after the fork: the index and the threads belong to it.
         engine = _open(settings, newsbot)
         worker["executor"] = create_executor(settings)
-        return create_wsgi_app(create_app(settings, engine, executor=worker["executor"]), engine)
+        app = create_app(settings, engine, executor=worker["executor"])
+        worker["jobs"] = background_jobs(settings, engine, app.client, refresh=newsbot is None)
+        return create_wsgi_app(app, engine)
 
     def when_ready(server: Any) -> None:
         log.info("newsbot_serving", transport="http", url=str(server.LISTENERS[0]))
 
     def worker_exit(server: Any, _worker: Any) -> None:
+        if "jobs" in worker:
+            worker["jobs"].shutdown(wait=True)  # a digest being posted is finished first
         if "executor" in worker:
             _drain(worker["executor"])
 
@@ -174,6 +276,7 @@ def _serve_socket(settings: Settings, newsbot: Newsbot | None) -> None:
     engine = _open(settings, newsbot)
     executor = create_executor(settings)
     app = create_app(settings, engine, executor=executor)
+    jobs = background_jobs(settings, engine, app.client, refresh=newsbot is None)
     handler = SocketModeHandler(
         app, app_token=secret(settings.slack_app_token), concurrency=settings.listener_workers
     )
@@ -185,6 +288,7 @@ def _serve_socket(settings: Settings, newsbot: Newsbot | None) -> None:
         handler.connect()
     except SlackApiError as err:
         health.shutdown()
+        jobs.shutdown(wait=False)
         raise SettingsError(
             f"SLACK_APP_TOKEN: Slack refused the Socket Mode connection ({err.response['error']})"
         ) from None
@@ -193,6 +297,7 @@ def _serve_socket(settings: Settings, newsbot: Newsbot | None) -> None:
     while not stop.wait(1.0):
         pass
     log.info("newsbot_stopping", transport="socket")
+    jobs.shutdown(wait=True)  # a digest being posted is finished first
     handler.close()
     _drain(executor)
     health.shutdown()

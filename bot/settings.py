@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 from pydantic import (
@@ -16,9 +18,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Public and private channels; a name ("#desk") can be renamed, so claims key on the ID.
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,30}")
 
 
 class SettingsError(Exception):
@@ -86,6 +90,93 @@ class Settings(BaseSettings):
         default="auto", validation_alias=AliasChoices("NEWSBOT_LOG_FORMAT", "log_format")
     )
 
+    # --- ingestion, the index's refresh, the daily digest ---
+    feeds: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=AliasChoices("NEWSBOT_FEEDS", "feeds")
+    )
+    refresh_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=86400,
+        validation_alias=AliasChoices("NEWSBOT_REFRESH_S", "refresh_s"),
+    )
+    # `/ukraine add URL` lets anyone in the workspace make the server fetch a URL: by default
+    # only public addresses, so that it cannot read the cluster's internal services.
+    allow_private_urls: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("NEWSBOT_ALLOW_PRIVATE_URLS", "allow_private_urls"),
+    )
+    state_path: Path | None = Field(
+        default=None, validation_alias=AliasChoices("NEWSBOT_STATE_PATH", "state_path")
+    )
+    digest_channel: str | None = Field(
+        default=None, validation_alias=AliasChoices("DIGEST_CHANNEL", "digest_channel")
+    )
+    digest_time: dt.time = Field(
+        default=dt.time(7, 0), validation_alias=AliasChoices("DIGEST_TIME", "digest_time")
+    )
+    # The story's own time zone, and the CronJob's in deploy/k8s: 07:00 is the desk's morning
+    # in Kyiv whatever the season (UTC would move it by an hour twice a year).
+    digest_tz: str = Field(
+        default="Europe/Kyiv", validation_alias=AliasChoices("DIGEST_TZ", "digest_tz")
+    )
+    digest_quiet: Literal["line", "skip"] = Field(
+        default="line", validation_alias=AliasChoices("DIGEST_QUIET", "digest_quiet")
+    )
+    digest_pace_s: float = Field(
+        default=1.0, ge=0, le=60, validation_alias=AliasChoices("DIGEST_PACE_S", "digest_pace_s")
+    )
+    # Each process or replica with a scheduler would post (the claim stops the duplicates, but
+    # not the wasted work): in-process scheduling is opt-in, for a single-replica install.
+    digest_scheduler: Literal["off", "inprocess"] = Field(
+        default="off", validation_alias=AliasChoices("DIGEST_SCHEDULER", "digest_scheduler")
+    )
+    digest_claim_timeout_s: float = Field(
+        default=600.0,
+        gt=0,
+        validation_alias=AliasChoices("DIGEST_CLAIM_TIMEOUT_S", "digest_claim_timeout_s"),
+    )
+
+    @field_validator("corpus_dir", "state_path", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # An empty path would be the working directory: `NEWSBOT_CORPUS_DIR=` means "not set".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("feeds", mode="before")
+    @classmethod
+    def _feed_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [url.strip() for url in value.split(",") if url.strip()]
+        for url in value if isinstance(value, list) else []:
+            if not re.match(r"https?://[^\s/]+", str(url)):
+                raise ValueError(f"{url!r} is not an http(s) URL (separate feeds with commas)")
+        return value
+
+    @field_validator("digest_channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else channel_id(value)
+
+    @field_validator("digest_time", mode="before")
+    @classmethod
+    def _hh_mm(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            match = re.fullmatch(r"\s*([01]?\d|2[0-3]):([0-5]\d)\s*", value)
+            if not match:
+                raise ValueError("must be HH:MM on a 24-hour clock, e.g. 07:00")
+            return dt.time(int(match[1]), int(match[2]))
+        return value
+
+    @field_validator("digest_tz")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as Europe/Kyiv or UTC") from None
+        return value
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token_prefix(cls, value: SecretStr | None) -> SecretStr | None:
@@ -138,7 +229,19 @@ class Settings(BaseSettings):
                 "single-workspace app, and Bolt would switch to OAuth and ignore SLACK_BOT_TOKEN; "
                 "unset them"
             )
+        if self.digest_scheduler == "inprocess" and self.digest_channel is None:
+            raise ValueError(
+                "DIGEST_SCHEDULER=inprocess needs DIGEST_CHANNEL, the channel to post to"
+            )
         return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.digest_tz)
+
+    def state_file(self) -> Path:
+        """The digest's state database: its own setting, else beside the index."""
+        return self.state_path or self.data_dir / "state.sqlite3"
 
     def check_for_serving(self) -> None:
         """Refuses to serve without the credentials that the chosen transport needs."""
@@ -155,6 +258,15 @@ class Settings(BaseSettings):
                 f"{', '.join(missing)} not set: NEWSBOT_TRANSPORT={self.transport} needs "
                 f"{' and '.join(required)}"
             )
+
+
+def channel_id(value: str) -> str:
+    value = value.strip()
+    if not CHANNEL_ID.fullmatch(value):
+        raise ValueError(
+            "must be a channel ID such as C0123456789 (in Slack: the channel's details, About)"
+        )
+    return value
 
 
 def secret(value: SecretStr | None) -> str | None:

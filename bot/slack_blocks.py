@@ -360,7 +360,8 @@ def ask_message(answer: AskAnswer, info: CorpusInfo, label: Label, hint: str) ->
     return compose(text, head, items + hits, [corpus_footer(info)], "item")
 
 
-def board_message(board: Board, info: CorpusInfo, label: Label) -> Message:
+def board_lines(board: Board, label: Label) -> list[str]:
+    """One line per actor: the marker of each topic it has a position on."""
     cells = {(c.actor.id, c.topic): c for c in board.cells}
     lines = []
     for actor in board.actors:
@@ -371,6 +372,11 @@ def board_message(board: Board, info: CorpusInfo, label: Label) -> Message:
                 warn = " ⚠️" if cell.disagreement else ""
                 marks.append(f"{MARKERS[cell.stance][0]} {inline(label(topic))}{warn}")
         lines.append(f"*{inline(actor.name)}*  {'  ·  '.join(marks)}")
+    return lines
+
+
+def board_message(board: Board, info: CorpusInfo, label: Label) -> Message:
+    lines = board_lines(board, label)
     head = [header("Who stands where"), context(LEGEND)]
     if not lines:
         head.append(section("No actor has a position in the corpus yet."))

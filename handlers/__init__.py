@@ -10,9 +10,12 @@ from handlers import actions, ask, command
 
 if TYPE_CHECKING:
     from bot import Newsbot
+    from bot.settings import Settings
 
 
-def register(app: App, newsbot: Newsbot, command_name: str = "/ukraine") -> None:
-    command.register(app, newsbot, command_name)
+def register(
+    app: App, newsbot: Newsbot, command_name: str = "/ukraine", settings: Settings | None = None
+) -> None:
+    command.register(app, newsbot, command_name, settings)
     ask.register(app, newsbot, command_name)
     actions.register(app, newsbot, command_name)

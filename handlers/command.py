@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.settings import Settings
 from bot.slack_blocks import escape
-from handlers import ask, board, help, search, sources, stance
+from handlers import add, ask, board, digest, help, search, sources, stance
 from handlers.common import (
     MAX_QUERY_CHARS,
     Query,
@@ -28,32 +29,39 @@ from handlers.common import (
 if TYPE_CHECKING:
     from bot import Newsbot
 
-KINDS = {m.NAME: m.answer for m in (stance, search, ask, board, sources)}
-USAGES = [m.USAGE for m in (stance, search, ask, board, sources, help)]
+KINDS = {m.NAME: m.answer for m in (stance, search, ask, board, sources, add, digest)}
+USAGES = [m.USAGE for m in (stance, search, ask, board, sources, add, digest, help)]
 
 
-def register(app: App, newsbot: Newsbot, command: str) -> None:
+def register(app: App, newsbot: Newsbot, command: str, settings: Settings | None = None) -> None:
     def on_command(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()  # first: Slack fails the command without an HTTP 200 within 3 s
-        handle(newsbot, command, body, respond)
+        handle(newsbot, command, body, respond, settings)
 
     app.command(command)(on_command)
 
 
-def handle(newsbot: Newsbot, command: str, body: dict[str, Any], respond: Respond) -> None:
+def handle(
+    newsbot: Newsbot,
+    command: str,
+    body: dict[str, Any],
+    respond: Respond,
+    settings: Settings | None = None,
+) -> None:
     started = time.perf_counter()
     text = " ".join(body.get("text", "").split())
-    reply = answer(newsbot, command, text)
+    reply = answer(newsbot, command, text, settings)
     message = with_buttons(reply, text, newsbot, shareable=True)
     send(respond, response_type="ephemeral", **message.payload())
     log_request("command", reply, started, **ids(body), chars=len(text))
 
 
-def answer(newsbot: Newsbot, command: str, text: str) -> Reply:
-    """The reply to ``text`` (the command without its name); never raises."""
+def answer(newsbot: Newsbot, command: str, text: str, settings: Settings | None = None) -> Reply:
+    """The reply to ``text`` (the command without its name); never raises. ``settings``: the
+    app's (else read from the environment)."""
     typed, _, args = text.partition(" ")
     name = typed.lower()
-    q = Query(newsbot, command, args)
+    q = Query(newsbot, command, args, settings)
     try:
         if len(text) > MAX_QUERY_CHARS:
             note = (

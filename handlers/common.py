@@ -26,6 +26,7 @@ from bot.slack_blocks import (
 
 if TYPE_CHECKING:
     from bot import Newsbot
+    from bot.settings import Settings
 
 log = structlog.get_logger("newsbot.slack")
 
@@ -42,6 +43,7 @@ class Query:
     newsbot: Newsbot
     command: str  # the slash command's name, for usage lines and suggestions
     args: str  # what follows the sub-command
+    settings: Settings | None = None  # the app's: add and digest need them
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,61 @@
+"""The ingestion and digest settings: defaults, parsing, and one line naming a bad variable."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+
+def test_defaults(tmp_path: Path) -> None:
+    s = load_settings(data_dir=tmp_path)
+    assert s.feeds == [] and s.refresh_s == 60 and not s.allow_private_urls
+    assert (s.digest_channel, s.digest_time, s.digest_tz) == (None, dt.time(7), "Europe/Kyiv")
+    assert (s.digest_quiet, s.digest_pace_s, s.digest_scheduler) == ("line", 1.0, "off")
+    assert s.digest_claim_timeout_s == 600
+    assert s.state_file() == tmp_path / "state.sqlite3"
+
+
+def test_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("NEWSBOT_FEEDS", " https://a.example/rss , https://b.example/atom,")
+    monkeypatch.setenv("DIGEST_TIME", "6:30")
+    monkeypatch.setenv("DIGEST_TZ", "America/New_York")
+    monkeypatch.setenv("DIGEST_CHANNEL", "C0DESK0001")
+    monkeypatch.setenv("DIGEST_SCHEDULER", "inprocess")
+    monkeypatch.setenv("NEWSBOT_STATE_PATH", str(tmp_path / "shared" / "state.db"))
+    monkeypatch.setenv("NEWSBOT_CORPUS_DIR", "")  # empty is unset, never the working folder
+    s = load_settings()
+    assert s.feeds == ["https://a.example/rss", "https://b.example/atom"]
+    assert s.digest_time == dt.time(6, 30) and s.tz.key == "America/New_York"
+    assert s.state_file() == tmp_path / "shared" / "state.db"
+    assert s.corpus_dir is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("NEWSBOT_FEEDS", "https://ok.example/rss,feed.xml", "NEWSBOT_FEEDS: 'feed.xml' is not"),
+        ("DIGEST_TIME", "7am", "DIGEST_TIME: must be HH:MM on a 24-hour clock"),
+        ("DIGEST_TIME", "24:00", "DIGEST_TIME: must be HH:MM"),
+        ("DIGEST_TZ", "Kyiv", "DIGEST_TZ: must be an IANA time zone such as Europe/Kyiv"),
+        ("DIGEST_CHANNEL", "#desk", "DIGEST_CHANNEL: must be a channel ID such as C0123456789"),
+        ("DIGEST_QUIET", "silent", "DIGEST_QUIET: Input should be 'line' or 'skip'"),
+        ("DIGEST_PACE_S", "-1", "DIGEST_PACE_S: Input should be greater than or equal to 0"),
+        ("DIGEST_SCHEDULER", "cron", "DIGEST_SCHEDULER: Input should be 'off' or 'inprocess'"),
+        ("DIGEST_SCHEDULER", "inprocess", "DIGEST_SCHEDULER=inprocess needs DIGEST_CHANNEL"),
+        ("DIGEST_CLAIM_TIMEOUT_S", "0", "DIGEST_CLAIM_TIMEOUT_S: Input should be greater than 0"),
+        ("NEWSBOT_REFRESH_S", "soon", "NEWSBOT_REFRESH_S: Input should be a valid number"),
+        ("NEWSBOT_ALLOW_PRIVATE_URLS", "maybe", "NEWSBOT_ALLOW_PRIVATE_URLS: Input should be"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert "\n" not in str(err.value)
+    assert message in str(err.value)
