@@ -142,14 +142,15 @@ def _ingest(settings: Settings, args: argparse.Namespace, err: Console) -> int:
     """One line per item: added and skipped on stdout, failed on stderr; exit 1 if any failed."""
     if args.feeds and not settings.feeds:
         raise SettingsError("NEWSBOT_FEEDS is empty: set it to the feed URLs, separated by commas")
-    from bot.ingest import Ingestor, writable  # trafilatura and datasketch take a second to load
+    from bot.ingest import Ingestor, ingesting, writable  # trafilatura takes a second to load
 
     corpus = load_corpus(settings.corpus_dir)
     writable(corpus, shipped_corpus_dir())
     for problem in corpus.problems:
         err.print(f"skipped {problem}", markup=False, highlight=False, soft_wrap=True)
     feeds = settings.feeds if args.feeds else []
-    report = Ingestor(corpus).ingest([*args.sources, *feeds])
+    with ingesting(corpus.directory):
+        report = Ingestor(load_corpus(corpus.directory)).ingest([*args.sources, *feeds])
     for a in report.added:
         meta = ", ".join(m for m in (a.outlet, f"{a.published or ''}", f"{a.words} words") if m)
         copy = f"; a copy of {a.duplicate_of}" if a.duplicate_of else ""

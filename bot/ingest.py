@@ -9,6 +9,7 @@ corpus folder stays the source of truth: the index follows it on the next refres
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import ipaddress
 import json
@@ -19,6 +20,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -253,6 +255,20 @@ class Ingestor:
         self.minhashes[article_id] = mh
         if group == article_id:  # only a group's first copy is a key; copies point at it
             self.lsh.insert(article_id, mh)
+
+
+@contextmanager
+def ingesting(corpus_dir: Path) -> Iterator[None]:
+    """One ingest at a time per corpus folder, across processes (a feed CronJob and
+    /ukraine add): the second waits, then reads the folder with the first one's articles in
+    it, so the same URL is never written twice."""
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    with (corpus_dir / ".ingest.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_article(folder: Path, article: Article) -> Path:

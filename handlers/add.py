@@ -51,7 +51,7 @@ def answer(q: Query) -> Reply:
         )
     url = match[1]
     # Loaded on the first add: trafilatura and datasketch take a second, `digest --post` none.
-    from bot.ingest import Ingestor, http_fetch, writable
+    from bot.ingest import Ingestor, http_fetch, ingesting, writable
 
     settings = q.settings or load_settings()
     # Anyone in the workspace may send a URL: by default only public hosts are fetched.
@@ -70,7 +70,8 @@ def answer(q: Query) -> Reply:
                 "newsbot answers from its shipped corpus, which is read-only. To add articles, "
                 "set NEWSBOT_CORPUS_DIR to a folder of the desk's own.",
             )
-        report = Ingestor(corpus, fetch=fetch).ingest([url])
+        with ingesting(corpus.directory):  # the feed CronJob may be ingesting too
+            report = Ingestor(load_corpus(corpus.directory), fetch=fetch).ingest([url])
         if report.added:
             q.newsbot.refresh()
     if report.added:  # one article, or each article of a feed's link

@@ -4,7 +4,10 @@ twice."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,3 +140,16 @@ def test_the_same_text_or_url_twice_is_one_article(corpus_dir: Path, tmp_path: P
 def test_the_shipped_corpus_is_never_written(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="read-only"):
         writable(load_corpus(), shipped_corpus_dir())
+
+
+def test_two_ingests_at_once_add_an_article_once(corpus_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "es.txt").write_text("Spain to raise spending\n" + " ".join(SPAIN))
+    env = {**os.environ, "NEWSBOT_DATA_DIR": str(tmp_path / "data")}
+    command = [sys.executable, "-m", "bot.cli", "--corpus", str(corpus_dir), "ingest"]
+    runs = [
+        subprocess.Popen([*command, str(tmp_path / "es.txt")], env=env, stdout=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    outputs = [run.communicate(timeout=120)[0].decode() for run in runs]
+    assert sum(out.count("\nadded ") + out.startswith("added ") for out in outputs) == 1
+    assert len(list((corpus_dir / "articles").glob("*.md"))) == 6
