@@ -12,14 +12,11 @@ from bot import Newsbot
 from bot.corpus import load_corpus, shipped_corpus_dir
 from bot.digest import build_digest
 from bot.ingest import Ingestor
+from tests.texts import FLIP
 
 DAY = dt.date(2025, 3, 11)
 SINCE = dt.datetime(2025, 3, 10, 7, 0, tzinfo=dt.UTC)
 UNTIL = dt.datetime(2025, 3, 11, 7, 0, tzinfo=dt.UTC)
-FLIP = (
-    "Danish Prime Minister Mette Frederiksen said on Monday that Denmark has ruled out sending "
-    "troops to Ukraine, ending weeks of speculation in Copenhagen about a Danish contribution."
-)
 
 
 @pytest.fixture

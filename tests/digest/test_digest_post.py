@@ -22,9 +22,10 @@ from bot.digest_post import DigestRun, open_state, post_digest
 from bot.settings import Settings, load_settings
 from bot.slack_blocks import MAX_BLOCKS, MAX_HEADER_CHARS, MAX_MESSAGE_CHARS, MAX_SECTION_CHARS
 from bot.state import StateStore
-from tests.digest.conftest import ARRIVED, DAY, FLIP, Desk, arrive
+from tests.digest.conftest import ARRIVED, DAY, Desk, arrive
 from tests.slack.conftest import BOT_TOKEN, texts
 from tests.slack.stand_in import Call, SlackStandIn
+from tests.texts import FLIP
 
 
 def headers_in(stand_in: SlackStandIn, channel: str) -> list[Call]:

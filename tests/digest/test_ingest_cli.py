@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 from bot.corpus import load_corpus, shipped_corpus_dir
-from tests.digest.conftest import DENMARK, SPAIN, Desk
+from tests.digest.conftest import Desk
+from tests.texts import DENMARK, SPAIN
 from tests.web import article_page, rss, serve_site
 
 

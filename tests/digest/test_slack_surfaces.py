@@ -16,9 +16,9 @@ from bot.corpus import shipped_corpus_dir
 from bot.models import Article
 from bot.settings import load_settings
 from handlers.command import answer
-from tests.digest.conftest import DENMARK
 from tests.slack.conftest import ServerProcess, Slack, server_env, start_http_server, texts
 from tests.slack.stand_in import SlackStandIn
+from tests.texts import DENMARK
 from tests.web import Site, article_page, serve_site
 
 DIGEST_CHANNEL = "C0DIGEST01"

@@ -1,0 +1,22 @@
+"""Article text written for the tests: a stance flip and two short news reports."""
+
+FLIP = (
+    "Danish Prime Minister Mette Frederiksen said on Monday that Denmark has ruled out sending "
+    "troops to Ukraine, ending weeks of speculation in Copenhagen about a Danish contribution."
+)
+
+DENMARK = [
+    "Danish Prime Minister Mette Frederiksen said on Tuesday that Denmark will not send troops "
+    "to Ukraine this year, ruling out a deployment to the reassurance force for now.",
+    "The decision follows weeks of debate in Copenhagen about the European force, and officials "
+    "said the government would revisit the question in the spring once talks progress.",
+    "Opposition parties criticised the move and said the country should stand with Britain and "
+    "France, which have both offered to lead the planned mission in Ukraine.",
+]
+
+SPAIN = [
+    "Spain is ready to raise defence spending to 2% of GDP this year, Prime Minister Pedro "
+    "Sánchez said, announcing a plan worth more than ten billion euros for the armed forces.",
+    "The plan will be paid for without new taxes, Sánchez told reporters in Madrid, and will "
+    "include investment in cyber defence, satellites and the modernisation of equipment.",
+]
