@@ -296,8 +296,14 @@ class Newsbot:
         confidence = round(share * (1 - 0.5**agreeing), 2)
         ordered = _ordered(found, stance)
         evidence = [self._evidence(p, c) for p, c in ordered]
-        lead = next(c for _, c in ordered if c.stance == stance)
-        lead_ev = next(e for e in evidence if e.stance == stance)
+        # The summary names who said it where the evidence names someone.
+        winners = [
+            (c, e) for (_, c), e in zip(ordered, evidence, strict=True) if c.stance == stance
+        ]
+        top = max(c.strength for c, _ in winners)
+        lead, lead_ev = next(
+            ((c, e) for c, e in winners if c.strength == top and c.speaker), winners[0]
+        )
         return Position(
             topic=topic_id,
             stance=stance,
