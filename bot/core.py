@@ -98,7 +98,7 @@ class Newsbot:
         index is built beside the old one first). True when it changed."""
         with self._refreshing:  # a tick and a /ukraine add never swap an older state in
             corpus = load_corpus(self.corpus.directory)
-            if corpus.fingerprint() == self.corpus.fingerprint():
+            if corpus.fingerprint == self.corpus.fingerprint:
                 return False
             lexicon = Lexicon.from_data(corpus.lexicons)
             data_dir = self.data_dir or Settings().data_dir
@@ -142,7 +142,7 @@ class Newsbot:
             articles=len(self.articles),
             passages=len(self.index.passages),
             last_ingest=self.index.built_at,
-            fingerprint=self.corpus.fingerprint(),
+            fingerprint=self.corpus.fingerprint,
         )
 
     # --- answers -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ the other files load.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,8 +130,10 @@ class Corpus:
     problems: list[Problem] = field(default_factory=list)
     lexicons: dict[str, Any] = field(default_factory=dict)
 
+    @functools.cached_property
     def fingerprint(self) -> str:
-        """Changes whenever an article or a lexicon changes, so a stale index is never used."""
+        """Changes whenever an article or a lexicon changes, so a stale index is never used.
+        Computed once: a Corpus is one state of the folder, read once."""
         h = hashlib.sha256()
         for a in sorted(self.articles, key=lambda a: a.id):
             h.update(a.model_dump_json(exclude={"path"}).encode())

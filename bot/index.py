@@ -48,7 +48,7 @@ class PassageIndex:
 
     @classmethod
     def open_or_build(cls, corpus: Corpus, lexicon: Lexicon, data_dir: Path) -> PassageIndex:
-        folder = data_dir / "index" / f"{corpus.fingerprint()}-v{FORMAT}"
+        folder = data_dir / "index" / f"{corpus.fingerprint}-v{FORMAT}"
         if not (folder / "meta.json").exists():
             cls._build(corpus, lexicon, folder)
         return cls._open(folder)
