@@ -36,7 +36,7 @@ from bot.models import (
 )
 from bot.settings import Settings
 from bot.stance import CONTRA, Claim, Passage
-from bot.text import fold, search_tokens
+from bot.text import cue_tokens, fold, search_tokens
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -372,14 +372,16 @@ class Newsbot:
         return list({a.id: a for a in found}.values())
 
     def _topics_in(self, text: str) -> list[Topic]:
-        from bot.text import cue_tokens
-
-        words = [t.text for t in cue_tokens(fold(text))]
-        found = []
-        for topic in self.lexicon.topics.values():
-            if topic.anchors.find(words) or topic.weak.find(words) or topic.id in fold(text):
-                found.append(topic)
-        return found
+        """Topics a question names; a weak anchor is enough here ("what about the talks?")."""
+        tokens = cue_tokens(fold(text))
+        words, surface = [t.text for t in tokens], [t.surface for t in tokens]
+        return [
+            topic
+            for topic in self.lexicon.topics.values()
+            if topic.anchors.find(words, surface)
+            or topic.weak.find(words, surface)
+            or topic.id in fold(text)
+        ]
 
 
 def _ref(actor: Actor) -> ActorRef:

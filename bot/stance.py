@@ -161,7 +161,7 @@ class StanceAnnotator:
             mentions,
             [(k, m.person) for k, m in mentions if m.person],
         )
-        sent.topics = _topics(self.lx, words)
+        sent.topics = _topics(self.lx, words, surface)
         sent.open_quote = in_quote
         sent.aside = _asides(words)
         sent.named = {
@@ -459,6 +459,9 @@ class StanceAnnotator:
             return "oppose", 3, at(m), text(m)
 
         necessities = _spans(by["necessity"])
+        # "no place at the table" is one direction phrase: its "no" is no negation of its own.
+        owned = _spans(direction)
+        by["negation"] = [m for m in by["negation"] if m.start not in owned]
         negations = [m.start for m in by["negation"]]
         for m in by["negation"]:
             end = min(_next_stop(stops, m.end, len(words)), m.end + self.lx.negation_scope)
@@ -676,11 +679,13 @@ def _words(items: list[str]) -> frozenset[str]:
     return frozenset(t[0] for t in map(phrase_tokens, items) if len(t) == 1)
 
 
-def _topics(lx: Lexicon, words: list[str]) -> dict[str, list[tuple[int, int]]]:
+def _topics(
+    lx: Lexicon, words: list[str], surface: list[str]
+) -> dict[str, list[tuple[int, int]]]:
     """Each topic's anchor spans in a sentence; a weak anchor counts with a context word of
     its topic outside itself."""
     found: dict[str, dict[str, list[Match]]] = {}
-    for m in lx.topic_terms.find(words, overlapping=True):
+    for m in lx.topic_terms.find(words, surface, overlapping=True):
         topic, kind = m.category.split("\t")
         found.setdefault(topic, {}).setdefault(kind, []).append(m)
     out = {}
