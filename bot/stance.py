@@ -454,7 +454,7 @@ class StanceAnnotator:
             needed = [c for c in by["necessity"] if c.start > m.start and c not in needs_other]
             if needed:  # "would not accept any deal made without its participation"
                 return "support", 3, at(m), text(m)
-            if conditions:
+            if conditions or by["until"]:
                 return "conditional", 3, at(m), text(m)
             return "oppose", 3, at(m), text(m)
 
@@ -491,7 +491,7 @@ class StanceAnnotator:
             fronted = [c for c in by["necessity"] if c.start < m.start]
             outside = fronted + [
                 c
-                for c in by["condition"] + by["requirement"] + needs_other
+                for c in by["condition"] + by["requirement"] + by["until"] + needs_other
                 if c in needs_other or not set(range(c.start, c.end)) & scope
             ]
             stance: Stance = "conditional" if outside else "support" if double else "oppose"
@@ -503,6 +503,10 @@ class StanceAnnotator:
             if timing and any(d.start >= m.end for d in dir_oppose):  # "too early to lift"
                 return "support", 2, at(m), text(m)
             return "undecided", 2, at(m), text(m)
+
+        for m in by["precondition"]:  # "the precondition for lifting them": they stay until then
+            if any(d.start >= m.end for d in dir_oppose):
+                return "support", 2, at(m), text(m)
 
         # "will send", "would commit forces": a modal right before an action is a commitment.
         # The action must bear on the topic: "would commit forces", "will raise spending".
@@ -620,7 +624,9 @@ _CATEGORIES = (
     "hedge",
     "commitment",
     "need",
+    "precondition",
     "requirement",
+    "until",
     "condition",
     "necessity",
     "speculation",
