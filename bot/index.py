@@ -30,6 +30,22 @@ from bot.text import search_tokens
 FORMAT = 2  # bump when the stored layout or the annotation changes meaning
 
 
+KEEP = 2  # index folders kept: the current one and the one before, which may still be open
+
+
+def _prune(current: Path) -> None:
+    """Every corpus change builds a new index beside the old; drop all but the newest few.
+    A process still reading an older one keeps its open files (they are only unlinked)."""
+    built = sorted(
+        (p for p in current.parent.iterdir() if (p / "meta.json").exists()),
+        key=lambda p: (p / "meta.json").stat().st_mtime,
+        reverse=True,
+    )
+    for old in built[KEEP:]:
+        if old != current:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def key(actor_id: str, topic: str) -> str:
     return f"{actor_id}|{topic}"
 
@@ -51,6 +67,7 @@ class PassageIndex:
         folder = data_dir / "index" / f"{corpus.fingerprint}-v{FORMAT}"
         if not (folder / "meta.json").exists():
             cls._build(corpus, lexicon, folder)
+            _prune(folder)
         return cls._open(folder)
 
     @staticmethod

@@ -86,3 +86,12 @@ def test_a_changed_corpus_gets_a_new_index(tmp_path: Path) -> None:
 
 def test_a_search_with_no_match_is_empty_not_an_error(newsbot: Newsbot) -> None:
     assert newsbot.search("zzzz qqqq").results == []
+
+
+def test_old_indexes_are_pruned(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for n in range(4):
+        (folder / "a.md").write_text(f"---\nid: a\ntitle: T{n}\n---\nNorway sends troops {n}.\n")
+        Newsbot.open(folder, tmp_path / "data")
+    assert len(list((tmp_path / "data" / "index").iterdir())) == 2
