@@ -30,7 +30,9 @@ def test_sentence_sets(name: str, tmp_path: Path) -> None:
 
 
 def test_whole_articles(tmp_path: Path) -> None:
-    assert accuracy(evaluate_articles(tmp_path)) >= 0.70
+    assert accuracy(evaluate_articles(tmp_path / "dev")) >= 0.75
+    # Written blind and never tuned on: the honest figure for whole articles.
+    assert accuracy(evaluate_articles(tmp_path / "blind", "articles_blind")) >= 0.55
 
 
 def test_no_position_is_invented_on_the_seeds(newsbot: Newsbot) -> None:

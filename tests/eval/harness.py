@@ -69,10 +69,10 @@ def evaluate_sentences(name: str, data_dir: Path) -> list[Outcome]:
     return out
 
 
-def evaluate_articles(data_dir: Path) -> list[Outcome]:
+def evaluate_articles(data_dir: Path, name: str = "articles") -> list[Outcome]:
     """Whole articles in other outlets' styles, each read alone: attribution across sentences,
     pronouns, background paragraphs and attendee lists."""
-    folder = HERE / "articles"
+    folder = HERE / name
     gold = yaml.safe_load((folder / "gold.yaml").read_text())
     shipped = load_corpus()
     lexicon = Lexicon.from_data(shipped.lexicons)
@@ -120,8 +120,9 @@ def main() -> None:
         report("gold (seed corpus)", evaluate_gold(bot), verbose)
         for name, title in SENTENCE_SETS.items():
             report(title, evaluate_sentences(name, Path(tmp) / name), verbose)
-        if (HERE / "articles" / "gold.yaml").exists():
-            report("whole articles", evaluate_articles(Path(tmp) / "articles"), verbose)
+        report("whole articles (development)", evaluate_articles(Path(tmp) / "a"), verbose)
+        blind = evaluate_articles(Path(tmp) / "b", "articles_blind")
+        report("whole articles, blind (never tuned on)", blind, verbose)
 
 
 if __name__ == "__main__":
