@@ -24,6 +24,7 @@ HERE = Path(__file__).parent
 # Sentence sets, in the order they were written. "paraphrases" was the development set the
 # lexicons were tuned on; "heldout" was measured blind once (46%) and then used to find
 # missing families of wording; "blind" has not been used for tuning.
+BLIND = {"blind", "articles_blind"}
 SENTENCE_SETS = {
     "paraphrases": "paraphrases (development set)",
     "heldout": "held-out (blind at first run: 46%)",
@@ -119,10 +120,12 @@ def main() -> None:
         bot = Newsbot.open(data_dir=Path(tmp) / "seed")
         report("gold (seed corpus)", evaluate_gold(bot), verbose)
         for name, title in SENTENCE_SETS.items():
-            report(title, evaluate_sentences(name, Path(tmp) / name), verbose)
+            outcomes = evaluate_sentences(name, Path(tmp) / name)
+            report(title, outcomes, verbose and name not in BLIND)
         report("whole articles (development)", evaluate_articles(Path(tmp) / "a"), verbose)
         blind = evaluate_articles(Path(tmp) / "b", "articles_blind")
-        report("whole articles, blind (never tuned on)", blind, verbose)
+        # -v never lists a blind set's misses: reading them is how a blind set stops being one.
+        report("whole articles, blind (never tuned on)", blind, verbose=False)
 
 
 if __name__ == "__main__":
