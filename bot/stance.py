@@ -685,9 +685,7 @@ def _words(items: list[str]) -> frozenset[str]:
     return frozenset(t[0] for t in map(phrase_tokens, items) if len(t) == 1)
 
 
-def _topics(
-    lx: Lexicon, words: list[str], surface: list[str]
-) -> dict[str, list[tuple[int, int]]]:
+def _topics(lx: Lexicon, words: list[str], surface: list[str]) -> dict[str, list[tuple[int, int]]]:
     """Each topic's anchor spans in a sentence; a weak anchor counts with a context word of
     its topic outside itself."""
     found: dict[str, dict[str, list[Match]]] = {}
