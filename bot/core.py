@@ -82,6 +82,7 @@ class Newsbot:
         self.lexicon = lexicon
         self.index = index
         self.articles: dict[str, Article] = {a.id: a for a in corpus.articles}
+        self._board: Board | None = None  # the whole board, once per corpus state
 
     @classmethod
     def open(
@@ -215,7 +216,15 @@ class Newsbot:
     @_consistent
     def board(self, exclude: set[str] | frozenset[str] = frozenset()) -> Board:
         """Every actor × topic with a position, from one pass over the annotated passages;
-        ``exclude`` leaves articles out (the digest's "before" picture)."""
+        ``exclude`` leaves articles out (the digest's "before" picture). The whole board is
+        computed once per corpus state: it changes only when the corpus does."""
+        if exclude:
+            return self._compute_board(exclude)
+        if self._board is None:
+            self._board = self._compute_board(exclude)
+        return self._board
+
+    def _compute_board(self, exclude: set[str] | frozenset[str]) -> Board:
         by_pair: dict[tuple[str, str], list[tuple[Passage, Claim]]] = defaultdict(list)
         for p in self.index.passages:
             if p.article_id in exclude:

@@ -95,3 +95,15 @@ def test_old_indexes_are_pruned(tmp_path: Path) -> None:
         (folder / "a.md").write_text(f"---\nid: a\ntitle: T{n}\n---\nNorway sends troops {n}.\n")
         Newsbot.open(folder, tmp_path / "data")
     assert len(list((tmp_path / "data" / "index").iterdir())) == 2
+
+
+def test_the_board_is_computed_once_per_corpus_state(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.md").write_text("---\nid: a\ntitle: T\n---\nNorway ruled out sending troops.\n")
+    bot = Newsbot.open(folder, tmp_path / "data")
+    first = bot.board()
+    assert bot.board() is first
+    (folder / "b.md").write_text("---\nid: b\ntitle: U\n---\nSweden is ready to send troops.\n")
+    assert bot.refresh()
+    assert {c.actor.id for c in bot.board().cells} == {"norway", "sweden"}
