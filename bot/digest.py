@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -53,6 +54,18 @@ class Digest(BaseModel):
     changes: list[StanceChange]
     board: Board
     quiet: bool
+
+
+def movement(change: StanceChange, mark: Callable[[Stance | None], str]) -> str:
+    """How a position moved, for every renderer: "⚪ undecided → 🔴 oppose, 2 new sources"."""
+    if change.before != change.after:
+        what = f"{mark(change.before)} → {mark(change.after)}"
+    else:
+        what = f"{mark(change.after)}, {change.sources_before} → {change.sources_after} agreeing"
+    if change.new_sources:
+        s = "" if change.new_sources == 1 else "s"
+        what += f", {change.new_sources} new source{s}"
+    return what
 
 
 def snapshot(board: Board) -> Snapshot:

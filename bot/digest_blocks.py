@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from bot.digest import Digest, DigestArticle, StanceChange
+from bot.digest import Digest, DigestArticle, StanceChange, movement
 from bot.slack_blocks import (
     LEGEND,
     MARKERS,
@@ -86,12 +86,7 @@ def preview_message(
 
 def change_item(change: StanceChange, label: Label) -> Item:
     """ "*Denmark* · Troops for Ukraine: ⚪ undecided → 🔴 oppose, 2 new sources", the quote."""
-    if change.before != change.after:
-        what = f"{_mark(change.before)} → {_mark(change.after)}"
-    else:
-        what = f"{_mark(change.after)}, {change.sources_before} → {change.sources_after} agreeing"
-    if change.new_sources:
-        what += f", {plural(change.new_sources, 'new source')}"
+    what = movement(change, _mark)
     blocks = [section(f"*{inline(change.actor.name)}* · {inline(label(change.topic))}: {what}")]
     if change.evidence is not None:
         blocks.append(context(quote_line(change.evidence)))

@@ -8,7 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bot.digest import Digest
+from bot.digest import Digest, movement
 from bot.models import AskAnswer, Board, Evidence, SearchAnswer, SourcesAnswer, StanceAnswer
 
 MARK = {"support": "🟢", "oppose": "🔴", "conditional": "🟡", "undecided": "⚪"}
@@ -63,6 +63,10 @@ def stance(
     if missing:
         names = ", ".join(labels[t] for t in missing)
         console.print(Text(f"No position found: {names}", style="dim"))
+
+
+def _marked(stance: str | None) -> str:
+    return f"{MARK[stance]} {stance}" if stance else "no position"
 
 
 def _legend() -> str:
@@ -130,14 +134,7 @@ def digest(answer: Digest, labels: dict[str, str], console: Console) -> None:
     if answer.changes:
         console.print(Text("\nWho moved", style="bold"))
     for c in answer.changes:
-        before = f"{MARK[c.before]} {c.before}" if c.before else "no position"
-        after = f"{MARK[c.after]} {c.after}" if c.after else "no position"
-        if c.before != c.after:
-            what = f"{before} → {after}"
-        else:
-            what = f"{after}, sources agreeing {c.sources_before} → {c.sources_after}"
-        if c.new_sources:
-            what += f", {c.new_sources} new source{'s' if c.new_sources != 1 else ''}"
+        what = movement(c, _marked)
         console.print(Text.assemble((f"{c.actor.name} · {labels[c.topic]}: ", "bold"), what))
         if c.evidence:
             who = f"{c.evidence.speaker} · " if c.evidence.speaker else ""

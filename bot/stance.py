@@ -22,6 +22,7 @@ strength; weak evidence alone (direction words only) gives no position.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
@@ -90,6 +91,7 @@ class StanceAnnotator:
         self.objects = _words(lists.get("object_preposition", []))
         self.modified = _words(lists.get("modified_nouns", []))
         self.role_words = _words(lists.get("role_nouns", []))
+        self.joiners = _words(lists.get("group_joiners", []))
         self.modal_words = _words(lists.get("modal_commit", []) + lists.get("modal_possible", []))
         self.roles = PhraseMatcher({"role": lists.get("role_nouns", [])})
         self.backrefs = PhraseMatcher({"ref": lists.get("back_reference", [])})
@@ -201,7 +203,7 @@ class StanceAnnotator:
         stops = _stops(words)
         conditional = {
             lo + k
-            for m in self.lx.cues.find(words)
+            for m in self.lx.cues.find(words, sent.surface[lo:hi])
             if m.category in ("condition", "requirement")
             for k in range(m.start, _next_stop(stops, m.end, len(words)))
         }
@@ -358,11 +360,8 @@ class StanceAnnotator:
         words = sent.words[lo:hi]
         # A cue word inside an anchor is part of the topic's name ("US support", "air support").
         named = {k - lo for spans in sent.topics.values() for a, b in spans for k in range(a, b)}
-        cues = [
-            m
-            for m in self.lx.cues.find(words, sent.surface[lo:hi])
-            if not named & set(range(m.start, m.end))
-        ]
+        found = self.lx.cues.find(words, sent.surface[lo:hi])
+        cues = [m for m in found if not named & set(range(m.start, m.end))]
         by = {c: [m for m in cues if m.category == c] for c in _CATEGORIES}
         verdict = self._verdict(sent, lo, words, by, topic)
         # Hopes, fears or a question about someone ("optimistic that Washington will back
@@ -598,7 +597,7 @@ class StanceAnnotator:
                 for j, w in enumerate(sent.words[k + 1 : group[-1][0]], k + 1)
                 if j not in sent.named
             ]
-            if all(w in _JOINERS or w in self.role_words for w in between):
+            if all(w in self.joiners or w in self.role_words for w in between):
                 group.append((k, m))
                 conjoined = conjoined or bool(set(between) & _CONJUNCTIONS)
             else:
@@ -631,7 +630,6 @@ _CATEGORIES = (
     "necessity",
     "speculation",
 )
-_JOINERS = {",", "and", "or", "nor", "both", "as", "well", "also", "notabl", "includ", "the", "-"}
 _CONJUNCTIONS = {"and", "or", "nor", "as"}
 # Cues that must stand near their topic's anchor (negation has its own scope).
 _ANCHORED = {"refusal", "hedge", "need", "commitment"}
@@ -724,6 +722,9 @@ def _span(sent: _Sentence, a: int, b: int) -> str:
     return sent.text[sent.tokens[a].start - sent.start : sent.tokens[b - 1].end - sent.start]
 
 
-def _role_words(person: Person) -> set[str]:
+@functools.lru_cache(maxsize=1024)
+def _role_words(person: Person) -> frozenset[str]:
     role = phrase_tokens(person.role)
-    return {" ".join(role[i:j]) for i in range(len(role)) for j in range(i + 1, len(role) + 1)}
+    return frozenset(
+        " ".join(role[i:j]) for i in range(len(role)) for j in range(i + 1, len(role) + 1)
+    )
