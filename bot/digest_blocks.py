@@ -20,7 +20,7 @@ from bot.slack_blocks import (
     Message,
     block_chars,
     board_lines,
-    clip,
+    clip_markup,
     context,
     day,
     header,
@@ -60,7 +60,8 @@ def digest_messages(digest: Digest, label: Label, tz: ZoneInfo, command: str) ->
     first = f"{title}: {_summary(digest)}"
     texts = [first] + [f"{title}, part {i} of {len(pages)}" for i in range(2, len(pages) + 1)]
     return [
-        Message(clip(t, MAX_TEXT_CHARS), blocks) for t, blocks in zip(texts, pages, strict=True)
+        Message(clip_markup(t, MAX_TEXT_CHARS), blocks)
+        for t, blocks in zip(texts, pages, strict=True)
     ]
 
 

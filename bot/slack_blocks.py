@@ -79,10 +79,7 @@ def inline(text: str, limit: int = MAX_NAME_CHARS) -> str:
     """``text`` escaped, on one line, at most ``limit`` characters and never half an entity:
     the parts of a line are bounded here, so that a whole line (and its link) never needs
     cutting later."""
-    safe = escape(" ".join(text.split()))
-    if len(safe) <= limit:
-        return safe
-    return re.sub(r"&[a-z]*$", "", safe[: limit - 1]).rstrip() + "…"
+    return clip_markup(escape(" ".join(text.split())), limit)
 
 
 def link(url: str | None, label: str) -> str:
@@ -100,6 +97,17 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def clip_markup(text: str, limit: int) -> str:
+    """``clip`` for safe mrkdwn: never half an entity (``&am…``) or half a link (``<http…``),
+    which Slack would show as broken markup."""
+    if len(text) <= limit:
+        return text
+    cut = re.sub(r"&[a-z]*$", "", text[: limit - 1])
+    if cut.rfind("<") > cut.rfind(">"):
+        cut = cut[: cut.rfind("<")]
+    return cut.rstrip() + "…"
+
+
 def plural(n: int, noun: str) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
@@ -108,7 +116,7 @@ def plural(n: int, noun: str) -> str:
 
 
 def mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": clip(text, MAX_SECTION_CHARS), "verbatim": True}
+    return {"type": "mrkdwn", "text": clip_markup(text, MAX_SECTION_CHARS), "verbatim": True}
 
 
 def header(text: str) -> Block:
@@ -207,7 +215,7 @@ def compose(
     left = sum(i.count for i in items) - shown
     if left:
         blocks.append(context(f"_…and {plural(left, noun)} more not shown._"))
-    return Message(text=clip(text, MAX_TEXT_CHARS) or "newsbot", blocks=blocks + footer)
+    return Message(text=clip_markup(text, MAX_TEXT_CHARS) or "newsbot", blocks=blocks + footer)
 
 
 def pack_lines(lines: Sequence[str]) -> list[Item]:
@@ -408,6 +416,8 @@ def help_message(
     usages: Sequence[tuple[str, str, str]], topics: Sequence[str], note: str | None = None
 ) -> Message:
     """``usages``: (syntax, purpose, example) rows, already safe mrkdwn; ``note`` likewise."""
+    # A blank note would be an empty section, which Slack rejects, and a blank fallback text.
+    note = note if note and note.strip() else None
     head = [header("newsbot: who stands where, with sources")]
     if note:
         head.append(section(note))
@@ -415,7 +425,7 @@ def help_message(
         f"`{syntax}`\n{purpose}" + (f" e.g. `{example}`" if example != syntax else "")
         for syntax, purpose, example in usages
     ]
-    items = [Item([section("\n\n".join(rows))], count=len(rows))]
+    items = [Item([section("\n\n".join(rows))], count=len(rows))] if rows else []
     if topics:
         items.append(Item([context("Topics: " + " · ".join(inline(t) for t in topics))]))
     text = note or "How to use newsbot"
