@@ -25,7 +25,10 @@ from bot.core import Newsbot
 from bot.digest import digest_of
 from bot.digest_blocks import digest_messages
 from bot.settings import Settings
+
+# open_state is re-exported: `newsbot digest --post` and the scheduler open the state from here.
 from bot.state import StateStore
+from bot.state import open_state as open_state
 
 log = structlog.get_logger("newsbot.digest")
 
@@ -45,10 +48,6 @@ class DigestRun:
 
 class DigestIncomplete(Exception):
     """The channel message is posted (and the digest counts as posted), a thread reply is not."""
-
-
-def open_state(settings: Settings) -> StateStore:
-    return StateStore(settings.state_file(), stale_after=settings.digest_claim_timeout_s)
 
 
 def post_digest(

@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     state_path: Path | None = Field(
         default=None, validation_alias=AliasChoices("NEWSBOT_STATE_PATH", "state_path")
     )
+    # The state replicas share (bot/state.py): postgresql://user:password@host:5432/db. A secret,
+    # because it may hold the password; unset, a SQLite file (NEWSBOT_STATE_PATH, data folder).
+    state_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("NEWSBOT_STATE_URL", "state_url")
+    )
     digest_channel: str | None = Field(
         default=None, validation_alias=AliasChoices("DIGEST_CHANNEL", "digest_channel")
     )
@@ -142,6 +147,15 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: Any) -> Any:
         # An empty path would be the working directory: `NEWSBOT_CORPUS_DIR=` means "not set".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("state_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str) or not value.strip():
+            return None
+        return database_url(value.strip())
 
     @field_validator("feeds", mode="before")
     @classmethod
@@ -240,8 +254,12 @@ class Settings(BaseSettings):
         return ZoneInfo(self.digest_tz)
 
     def state_file(self) -> Path:
-        """The digest's state database: its own setting, else beside the index."""
+        """The SQLite state file: its own setting, else beside the index."""
         return self.state_path or self.data_dir / "state.sqlite3"
+
+    def state_database(self) -> str | Path:
+        """The state database: NEWSBOT_STATE_URL's SQLAlchemy URL, else the SQLite file."""
+        return secret(self.state_url) or self.state_file()
 
     def check_for_serving(self) -> None:
         """Refuses to serve without the credentials that the chosen transport needs."""
@@ -267,6 +285,27 @@ def channel_id(value: str) -> str:
             "must be a channel ID such as C0123456789 (in Slack: the channel's details, About)"
         )
     return value
+
+
+def database_url(value: str) -> str:
+    """``postgresql://`` (or ``postgres://``) with the driver newsbot ships, psycopg 3; SQLite
+    as given. The message of an error never repeats the URL, which may hold a password."""
+    from sqlalchemy.engine import make_url  # SQLAlchemy loads only for a configured database
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise ValueError(
+            "must be a database URL such as postgresql://user:password@host:5432/newsbot"
+        ) from None
+    if url.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
+        return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    if url.drivername == "sqlite":
+        return value
+    raise ValueError(
+        f"{url.drivername} is not supported: use postgresql://… (or sqlite:///path/to/file)"
+    )
 
 
 def secret(value: SecretStr | None) -> str | None:

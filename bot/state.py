@@ -1,34 +1,101 @@
-"""Durable state the digest needs: who posted which channel's digest of which day, and the
-board snapshot it was built against. SQLite by default (a file under the data folder).
+"""The state that every process and replica must agree on, in one database: Slack event
+de-duplication, the digest's claims and snapshots, the ingest ledger and the desk's feedback.
 
-Exactly once per channel and day: a claim is a row taken in one transaction before posting and
-completed after; a failed post releases it so a retry posts; a claim older than ``stale_after``
-(its holder crashed) can be taken over, so nothing is blocked forever.
+SQLite by default (a file under the data folder), PostgreSQL when ``NEWSBOT_STATE_URL`` names
+one, through SQLAlchemy Core: the same statements run on both. Each decision that must be
+taken once is a single statement whose effect says who won (an insert that does nothing on a
+conflict, an update guarded by its ``WHERE``), so that neither database needs locks of ours.
+
+Digests, exactly once per channel and day: a claim is a row taken before posting and completed
+after; a failed post releases it so that a retry posts; a claim older than ``stale_after`` (its
+holder crashed) can be taken over, so that nothing is blocked forever.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS digests (
-    channel TEXT NOT NULL,
-    day TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('claimed', 'posted')),
-    owner TEXT NOT NULL,
-    claimed_at REAL NOT NULL,
-    posted_at REAL,
-    ts TEXT,
-    snapshot TEXT,
-    PRIMARY KEY (channel, day)
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.settings import Settings, SettingsError, database_url
+
+if TYPE_CHECKING:
+    from bot.ingest import IngestReport
+
+log = structlog.get_logger("newsbot.state")
+
+# Raised when a change needs a migration: start-up migrates older schemas and refuses newer ones.
+SCHEMA_VERSION = 1
+# Slack redelivers an event up to three times within about five minutes.
+EVENT_TTL_S = 600.0
+# Any constant shared by all replicas: the key of the lock that serialises schema creation.
+_SCHEMA_LOCK = 0x6E657773
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "schema_version", metadata, sa.Column("version", sa.Integer, nullable=False)
 )
-"""
+
+# The table and columns of the SQLite state files written before this module used SQLAlchemy,
+# so that those files keep working.
+digests = sa.Table(
+    "digests",
+    metadata,
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("day", sa.Text, primary_key=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("owner", sa.Text, nullable=False),
+    sa.Column("claimed_at", sa.Float, nullable=False),
+    sa.Column("posted_at", sa.Float),
+    sa.Column("ts", sa.Text),
+    sa.Column("snapshot", sa.Text),
+    sa.CheckConstraint("status IN ('claimed', 'posted')", name="digests_status"),
+)
+
+slack_events = sa.Table(
+    "slack_events",
+    metadata,
+    sa.Column("event_id", sa.Text, primary_key=True),
+    sa.Column("expires_at", sa.Float, nullable=False, index=True),
+)
+
+ingest_ledger = sa.Table(
+    "ingest_ledger",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),  # the path, URL or feed item as given
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("article_id", sa.Text),
+    sa.Column("url", sa.Text),
+    sa.Column("detail", sa.Text),  # why it was skipped or failed; what an added copy copies
+    sa.CheckConstraint("outcome IN ('added', 'skipped', 'failed')", name="ingest_outcome"),
+)
+
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("rating", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text),
+    sa.Column("question", sa.Text),
+    sa.Column("answer", sa.Text),
+    sa.Column("corpus", sa.Text),
+    sa.Column("team_id", sa.Text),
+    sa.Column("channel_id", sa.Text),
+    sa.Column("user_id", sa.Text),
+    sa.Column("message_ts", sa.Text),
+    sa.CheckConstraint("rating IN ('up', 'down')", name="feedback_rating"),
+)
 
 
 @dataclass(frozen=True)
@@ -38,88 +105,195 @@ class PostedDigest:
     snapshot: dict[str, dict[str, object]]
 
 
+def open_state(settings: Settings) -> StateStore:
+    """The state database of ``settings`` (``NEWSBOT_STATE_URL``, else the SQLite file)."""
+    return StateStore(settings.state_database(), stale_after=settings.digest_claim_timeout_s)
+
+
 class StateStore:
-    def __init__(self, path: Path, stale_after: float = 600.0) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+    """``where``: a SQLAlchemy URL, or the path of a SQLite file. Cheap to build: the engine,
+    its connection pool and the schema check happen once per database and process."""
+
+    def __init__(self, where: str | Path, stale_after: float = 600.0) -> None:
+        if isinstance(where, Path):
+            url = sa.URL.create("sqlite", database=str(where))
+        else:
+            url = sa.make_url(database_url(where))
+        self.engine = _engine(url)
         self.stale_after = stale_after
-        with self._db() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(SCHEMA)
+        self._insert = (
+            postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        )
 
-    def _connect(self) -> sqlite3.Connection:
-        # One connection per call: safe across threads and processes; SQLite serialises writers.
-        return sqlite3.connect(self.path, timeout=30, isolation_level=None)
+    # --- Slack events ----------------------------------------------------------------------
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = self._connect()
-        try:
-            yield db
-        finally:
-            db.close()
+    def claim_event(self, event_id: str, ttl_s: float = EVENT_TTL_S) -> bool:
+        """True the first time ``event_id`` is seen within ``ttl_s``, False for a redelivery,
+        whichever replica it reached first."""
+        now = time.time()
+        with self.engine.begin() as db:
+            # Forgetting expired ids here keeps the table at about five minutes of events.
+            db.execute(sa.delete(slack_events).where(slack_events.c.expires_at <= now))
+            return self._insert_new(db, slack_events, event_id=event_id, expires_at=now + ttl_s)
+
+    # --- digests ---------------------------------------------------------------------------
 
     def claim(self, channel: str, day: str, owner: str) -> bool:
         """Take the right to post; False when it is posted already or another run holds it."""
         now = time.time()
-        db = self._connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            row = db.execute(
-                "SELECT status, claimed_at FROM digests WHERE channel = ? AND day = ?",
-                (channel, day),
-            ).fetchone()
-            if row is None:
-                db.execute(
-                    "INSERT INTO digests (channel, day, status, owner, claimed_at) "
-                    "VALUES (?, ?, 'claimed', ?, ?)",
-                    (channel, day, owner, now),
+        row = {"channel": channel, "day": day, "status": "claimed"}
+        with self.engine.begin() as db:
+            if self._insert_new(db, digests, **row, owner=owner, claimed_at=now):
+                return True
+            stale = db.execute(
+                sa.update(digests)
+                .where(
+                    digests.c.channel == channel,
+                    digests.c.day == day,
+                    digests.c.status == "claimed",
+                    digests.c.claimed_at < now - self.stale_after,
                 )
-            elif row[0] == "claimed" and row[1] < now - self.stale_after:
-                db.execute(
-                    "UPDATE digests SET owner = ?, claimed_at = ? WHERE channel = ? AND day = ?",
-                    (owner, now, channel, day),
-                )
-            else:
-                db.execute("ROLLBACK")
-                return False
-            db.execute("COMMIT")
-            return True
-        finally:
-            db.close()
+                .values(owner=owner, claimed_at=now)
+            )
+            return stale.rowcount == 1
 
     def complete(
         self, channel: str, day: str, owner: str, ts: str, snapshot: dict[str, dict[str, object]]
     ) -> None:
-        with self._db() as db:
+        with self.engine.begin() as db:
             db.execute(
-                "UPDATE digests SET status = 'posted', posted_at = ?, ts = ?, snapshot = ? "
-                "WHERE channel = ? AND day = ? AND owner = ?",
-                (time.time(), ts, json.dumps(snapshot), channel, day, owner),
+                sa.update(digests)
+                .where(digests.c.channel == channel, digests.c.day == day, digests.c.owner == owner)
+                .values(
+                    status="posted", posted_at=time.time(), ts=ts, snapshot=json.dumps(snapshot)
+                )
             )
 
     def release(self, channel: str, day: str, owner: str) -> None:
-        with self._db() as db:
+        with self.engine.begin() as db:
             db.execute(
-                "DELETE FROM digests WHERE channel = ? AND day = ? AND owner = ? "
-                "AND status = 'claimed'",
-                (channel, day, owner),
+                sa.delete(digests).where(
+                    digests.c.channel == channel,
+                    digests.c.day == day,
+                    digests.c.owner == owner,
+                    digests.c.status == "claimed",
+                )
             )
 
     def last_posted(self, channel: str, before_day: str) -> PostedDigest | None:
-        with self._db() as db:
-            row = db.execute(
-                "SELECT day, posted_at, snapshot FROM digests WHERE channel = ? AND day < ? "
-                "AND status = 'posted' ORDER BY day DESC LIMIT 1",
-                (channel, before_day),
-            ).fetchone()
-        return PostedDigest(row[0], row[1], json.loads(row[2])) if row else None
+        query = (
+            sa.select(digests.c.day, digests.c.posted_at, digests.c.snapshot)
+            .where(
+                digests.c.channel == channel,
+                digests.c.day < before_day,
+                digests.c.status == "posted",
+            )
+            .order_by(digests.c.day.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as db:
+            row = db.execute(query).first()
+        return PostedDigest(row.day, row.posted_at, json.loads(row.snapshot)) if row else None
 
     def posted(self, channel: str, day: str) -> str | None:
         """The message ts of that digest, if it was posted."""
-        with self._db() as db:
-            row = db.execute(
-                "SELECT ts FROM digests WHERE channel = ? AND day = ? AND status = 'posted'",
-                (channel, day),
-            ).fetchone()
-        return row[0] if row else None
+        query = sa.select(digests.c.ts).where(
+            digests.c.channel == channel, digests.c.day == day, digests.c.status == "posted"
+        )
+        with self.engine.connect() as db:
+            return db.execute(query).scalar()
+
+    # --- the ingest ledger and feedback ---------------------------------------------------
+
+    def record_ingest(self, report: IngestReport) -> None:
+        """One row per source item: what was added, skipped or failed, and why."""
+        now = time.time()
+        rows = [
+            {
+                "source": a.source,
+                "outcome": "added",
+                "article_id": a.id,
+                "url": a.url,
+                "detail": f"a copy of {a.duplicate_of}" if a.duplicate_of else None,
+            }
+            for a in report.added
+        ]
+        for outcome, items in (("skipped", report.skipped), ("failed", report.failed)):
+            rows += [
+                {"source": s, "outcome": outcome, "article_id": None, "url": None, "detail": why}
+                for s, why in items
+            ]
+        if rows:
+            with self.engine.begin() as db:
+                db.execute(sa.insert(ingest_ledger), [{"at": now, **row} for row in rows])
+
+    def record_feedback(self, rating: str, **fields: str | None) -> None:
+        """A 👍 (``up``) or 👎 (``down``); ``fields``: the columns of ``feedback``."""
+        with self.engine.begin() as db:
+            db.execute(sa.insert(feedback).values(at=time.time(), rating=rating, **fields))
+
+    def _insert_new(self, db: sa.Connection, table: sa.Table, **values: Any) -> bool:
+        """Inserts the row unless its key exists: True when this call inserted it. (RETURNING
+        says so on both databases; an insert's rowcount is not reported by every driver.)"""
+        insert = self._insert(table).values(**values).on_conflict_do_nothing()
+        return db.execute(insert.returning(*table.primary_key)).first() is not None
+
+
+@functools.cache
+def _engine(url: sa.URL) -> sa.Engine:
+    """One engine (and connection pool) per database and process, its schema made current."""
+    if url.get_backend_name() == "sqlite":
+        engine = _sqlite_engine(url)
+    else:
+        # pre_ping: a connection that a database restart or a proxy's idle timeout closed is
+        # replaced instead of failing the next request.
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    shown = url.render_as_string(hide_password=True)
+    try:
+        version = _migrate(engine)
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise SettingsError(
+            f"cannot open the state database {shown} ({reason}); see NEWSBOT_STATE_URL"
+        ) from None
+    log.info("state_opened", database=shown, schema_version=version)
+    return engine
+
+
+def _sqlite_engine(url: sa.URL) -> sa.Engine:
+    if url.database:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    # Waits up to 30 s for another process's write instead of failing at once.
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi: Any, _record: Any) -> None:
+        dbapi.isolation_level = None  # SQLAlchemy, not the driver, begins the transactions
+        dbapi.execute("PRAGMA journal_mode=WAL")  # commits append to a log: faster, as before
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(db: sa.Connection) -> None:
+        # The write lock from the start: a read-then-write transaction can neither deadlock
+        # with another nor see a row change under it; writers queue for up to the timeout.
+        db.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _migrate(engine: sa.Engine) -> int:
+    """Creates the schema, or checks that it is one this code understands."""
+    with engine.begin() as db:
+        if db.dialect.name == "postgresql":
+            # Replicas starting together would race to create the same tables.
+            db.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
+        metadata.create_all(db)
+        version = db.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
+        if version is None:
+            db.execute(sa.insert(schema_version).values(version=SCHEMA_VERSION))
+        elif version > SCHEMA_VERSION:
+            raise SettingsError(
+                f"NEWSBOT_STATE_URL: the state database has schema version {version}, newer "
+                f"than this newsbot's {SCHEMA_VERSION}; upgrade newsbot"
+            )
+    return SCHEMA_VERSION

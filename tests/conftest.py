@@ -1,14 +1,18 @@
-"""Fixtures shared by the core tests: one index of the shipped corpus per test session."""
+"""Fixtures shared by the tests: one index of the shipped corpus per session, and a PostgreSQL
+server of the session's own for the state tests."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 from bot import Newsbot
+from tests.postgres import PostgresServer, PostgresUnavailable
+from tests.postgres import start as start_postgres
 
 # CI must not fail on a submission because a random example appeared that day: the default
 # profile replays the same examples every run. `HYPOTHESIS_PROFILE=explore make test` searches
@@ -19,8 +23,27 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
+# Read once at start: the fixtures of tests/slack and tests/digest remove NEWSBOT_* variables.
+SKIP_POSTGRES = os.environ.get("NEWSBOT_SKIP_POSTGRES") == "1"
 
 
 @pytest.fixture(scope="session")
 def newsbot(tmp_path_factory: pytest.TempPathFactory) -> Newsbot:
     return Newsbot.open(data_dir=tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the session's own. Where it cannot start, its tests fail: only
+    NEWSBOT_SKIP_POSTGRES=1 (read at start, for a developer's machine without it) skips them."""
+    if SKIP_POSTGRES:
+        pytest.skip("NEWSBOT_SKIP_POSTGRES=1: the PostgreSQL tests are skipped")
+    try:
+        server = start_postgres()
+    except PostgresUnavailable as err:
+        pytest.fail(
+            f"PostgreSQL could not be started: {err}. Install it (Debian: apt-get install "
+            "postgresql), or set NEWSBOT_SKIP_POSTGRES=1 to skip these tests on this machine."
+        )
+    yield server
+    server.stop()
