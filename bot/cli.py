@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pydantic import BaseModel
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from bot import render
 from bot.core import Newsbot
@@ -24,8 +27,9 @@ EXAMPLES = """examples:
   newsbot stance Meloni --topic troops --json
   newsbot search "€30 billion defence"
   newsbot ask "What did Meloni say about sending troops?"
-  newsbot sources
+  newsbot sources --limit 20
   newsbot board
+  newsbot reindex
   newsbot ingest notes.md export.jsonl https://example.com/article --corpus desk-corpus/
   newsbot ingest --feeds
   newsbot digest --dry-run
@@ -59,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("sources", help="the articles in the corpus, newest first")
+    s.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("board", help="every actor × topic at a glance")
@@ -81,6 +86,10 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--post", action="store_true", help="post it, once per channel and date")
     s.add_argument("--json", action="store_true", help="print it as JSON (not with --post)")
 
+    sub.add_parser(
+        "reindex",
+        help="rebuild the index beside the one in use, then switch (after editing the lexicons)",
+    )
     sub.add_parser("serve", help="run the Slack app (settings from the environment)")
     return p
 
@@ -122,7 +131,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "ingest":
             return _ingest(settings, args, err)
-        bot = Newsbot.open(corpus_dir, data_dir)
+        if args.command == "reindex":
+            return _reindex(settings, err)
+        with progress_bar(err, "indexing") as step:
+            bot = Newsbot.open(corpus_dir, data_dir, progress=step)
         for problem in bot.problems:
             err.print(f"skipped {problem}", markup=False, highlight=False, soft_wrap=True)
         if args.command == "digest":
@@ -160,7 +172,47 @@ def _ingest(settings: Settings, args: argparse.Namespace, err: Console) -> int:
     for source, reason in report.failed:
         print(f"failed {source}: {reason}", file=sys.stderr)
     print(f"{len(report.added)} added, {len(report.skipped)} skipped, {len(report.failed)} failed")
+    if report.added:  # annotated and indexed now, once, not at question time
+        with progress_bar(err, "indexing") as step:
+            Newsbot.open(settings.corpus_dir, settings.data_dir, progress=step)
     return 1 if report.failed else 0
+
+
+def _reindex(settings: Settings, err: Console) -> int:
+    """A new index from every file, built while the current one keeps answering (a running
+    ``newsbot serve`` switches to it at its next refresh)."""
+    bot = Newsbot.open(settings.corpus_dir, settings.data_dir, sync=False)
+    with progress_bar(err, "reindexing") as step:
+        bot.refresh(step, reindex=True)
+    info = bot.info()
+    for problem in bot.problems:
+        err.print(f"skipped {problem}", markup=False, highlight=False, soft_wrap=True)
+    print(
+        f"reindexed {info.articles:,} articles ({info.passages:,} passages) in {bot.index.folder}"
+    )
+    return 0
+
+
+@contextlib.contextmanager
+def progress_bar(err: Console, what: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr for a long step; nothing when there is no terminal or nothing
+    to do."""
+    with Progress(
+        f"[bold]{what}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        "articles",
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(what, total=None)
+
+        def step(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or None)
+
+        yield step
 
 
 def _digest(bot: Newsbot, settings: Settings, args: argparse.Namespace) -> int:
@@ -250,7 +302,7 @@ def _answer(bot: Newsbot, args: argparse.Namespace, out: Console) -> int:
         case "ask":
             answer = bot.ask(" ".join(args.question))
         case "sources":
-            answer = bot.sources()
+            answer = bot.sources(limit=args.limit)
         case _:
             answer = bot.board()
     if args.json:

@@ -1,7 +1,7 @@
 """``Newsbot``: the one core that the CLI and the Slack handlers call.
 
-It loads the corpus, opens (or builds once) the passage index, and answers with the typed models
-of ``bot.models``. Nothing here imports Slack.
+It opens the corpus folder's index (``bot.index``: built once, then kept up to date
+incrementally) and answers with the typed models of ``bot.models``. Nothing here imports Slack.
 """
 
 from __future__ import annotations
@@ -11,17 +11,18 @@ import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from bot.corpus import Corpus, Problem, load_corpus
+from bot.corpus import Problem, shipped_corpus_dir
 from bot.errors import EmptyQuery, UnknownActor, UnknownTopic
-from bot.index import PassageIndex, key
+from bot.index import PassageIndex, Progress, Tally, key, utc_text
 from bot.lexicon import Actor, Lexicon, Topic
 from bot.models import (
     ActorRef,
-    Article,
+    ArticleInfo,
     AskAnswer,
     Board,
     BoardCell,
@@ -49,6 +50,11 @@ VERB = {
 }
 # Cue strength to vote weight: one weak cue alone never makes a position.
 MIN_STRENGTH = 2
+# Claims read per actor × topic for its quotes (the stance itself counts every vote), and
+# quotes kept: renderers show a few, the JSON shows these.
+EVIDENCE_POOL = 200
+MAX_EVIDENCE = 50
+SOURCES_LIMIT = 100
 
 
 def _consistent(method: Callable[P, R]) -> Callable[P, R]:
@@ -67,45 +73,73 @@ def _consistent(method: Callable[P, R]) -> Callable[P, R]:
 class Newsbot:
     def __init__(
         self,
-        corpus: Corpus,
         lexicon: Lexicon,
         index: PassageIndex,
+        corpus_dir: Path | None = None,
         data_dir: Path | None = None,
     ) -> None:
         self._lock = threading.RLock()
-        self._refreshing = threading.Lock()  # one load-and-swap at a time
+        self._refreshing = threading.Lock()  # one sync or switch at a time
+        self.corpus_dir = corpus_dir
         self.data_dir = data_dir
-        self._use(corpus, lexicon, index)
+        self._use(lexicon, index)
 
-    def _use(self, corpus: Corpus, lexicon: Lexicon, index: PassageIndex) -> None:
-        self.corpus = corpus
+    def _use(self, lexicon: Lexicon, index: PassageIndex) -> None:
+        index.commit_lock = self._lock
         self.lexicon = lexicon
         self.index = index
-        self.articles: dict[str, Article] = {a.id: a for a in corpus.articles}
-        self._board: Board | None = None  # the whole board, once per corpus state
+        self._changed()
+
+    def _changed(self) -> None:
+        self._board: Board | None = None  # the whole board, once per state of the index
+        self._info: CorpusInfo | None = None
 
     @classmethod
     def open(
-        cls, corpus_dir: Path | str | None = None, data_dir: Path | str | None = None
+        cls,
+        corpus_dir: Path | str | None = None,
+        data_dir: Path | str | None = None,
+        *,
+        sync: bool = True,
+        progress: Progress | None = None,
     ) -> Newsbot:
+        """Open the corpus folder's index (building it the first time). ``sync`` first brings
+        it up to date with the folder; a server passes False to answer at once and syncs in the
+        background."""
         settings = Settings()
-        corpus = load_corpus(Path(corpus_dir) if corpus_dir else settings.corpus_dir)
-        lexicon = Lexicon.from_data(corpus.lexicons)
+        folder = Path(corpus_dir or settings.corpus_dir or shipped_corpus_dir())
         data = Path(data_dir) if data_dir else settings.data_dir
-        return cls(corpus, lexicon, PassageIndex.open_or_build(corpus, lexicon, data), data)
+        index = PassageIndex.for_folder(folder, data)
+        if sync or not index.is_current():
+            index.sync(folder, progress)
+            if not index.is_current():
+                index.switch_to()
+        return cls(index.lexicon, index, folder, data)
 
-    def refresh(self) -> bool:
-        """Re-read the corpus folder; when anything changed, answer from the new state (its
-        index is built beside the old one first). True when it changed."""
-        with self._refreshing:  # a tick and a /ukraine add never swap an older state in
-            corpus = load_corpus(self.corpus.directory)
-            if corpus.fingerprint == self.corpus.fingerprint:
-                return False
-            lexicon = Lexicon.from_data(corpus.lexicons)
-            data_dir = self.data_dir or Settings().data_dir
-            index = PassageIndex.open_or_build(corpus, lexicon, data_dir)
+    def refresh(self, progress: Progress | None = None, *, reindex: bool = False) -> bool:
+        """Bring the index up to date with the corpus folder: new, changed and removed files
+        are indexed incrementally. When the lexicons changed (or ``reindex`` asks), a new
+        index is built beside the one that keeps answering, then answers switch to it. True
+        when anything changed."""
+        if self.corpus_dir is None or self.data_dir is None:
+            return False  # an in-memory corpus has no folder to follow
+        with self._refreshing:  # a tick and a /ukraine add never race each other
+            index = PassageIndex.for_folder(self.corpus_dir, self.data_dir, fresh=reindex)
+            if index.folder == self.index.folder:
+                index.close()
+                changes = self.index.sync(self.corpus_dir, progress)
+                if changes:
+                    with self._lock:
+                        self._changed()
+                return bool(changes)
+            # Another generation: a new lexicon, a reindex, or one another process switched to.
+            index.sync(self.corpus_dir, progress)
+            if not index.is_current():
+                index.switch_to()
             with self._lock:
-                self._use(corpus, lexicon, index)
+                old, lexicon = self.index, index.lexicon
+                self._use(lexicon, index)
+            old.close()
             return True
 
     def consistent(self) -> threading.RLock:
@@ -114,8 +148,8 @@ class Newsbot:
 
     @property
     def problems(self) -> list[Problem]:
-        """Files that were skipped while loading, each with its reason."""
-        return self.corpus.problems
+        """Files that were skipped while indexing, each with its reason."""
+        return self.index.problems()
 
     # --- lookups -----------------------------------------------------------------------------
 
@@ -139,12 +173,30 @@ class Newsbot:
 
     @_consistent
     def info(self) -> CorpusInfo:
-        return CorpusInfo(
-            articles=len(self.articles),
-            passages=len(self.index.passages),
-            last_ingest=self.index.built_at,
-            fingerprint=self.corpus.fingerprint,
-        )
+        if self._info is None:  # counting a million rows is not free: once per state
+            articles, passages = self.index.counts()
+            self._info = CorpusInfo(
+                articles=articles,
+                passages=passages,
+                last_ingest=self.index.changed_at,
+                fingerprint=self.index.state,
+            )
+        return self._info
+
+    @_consistent
+    def article(self, article_id: str) -> ArticleInfo | None:
+        return self.index.article(article_id)
+
+    @_consistent
+    def ingested_between(self, since: datetime, until: datetime) -> list[ArticleInfo]:
+        """Articles that entered the corpus in (since, until], oldest first."""
+        found = self.index.articles(ingested=(utc_text(since), utc_text(until)))
+        return sorted(found, key=lambda a: (a.ingested, a.id))
+
+    @_consistent
+    def speakers_in(self, article_id: str) -> list[str]:
+        """Actor ids of who speaks or acts in the article, once per passage."""
+        return self.index.speakers_in(article_id)
 
     # --- answers -----------------------------------------------------------------------------
 
@@ -161,7 +213,7 @@ class Newsbot:
         if not query.strip():
             raise EmptyQuery()
         hits = self.index.engine.search(terms, k)
-        return SearchAnswer(query=query, results=[self._hit(pid, score) for pid, score in hits])
+        return SearchAnswer(query=query, results=self._hits(hits))
 
     @_consistent
     def ask(self, question: str, actor: str | None = None, topic: str | None = None) -> AskAnswer:
@@ -195,10 +247,8 @@ class Newsbot:
         )
 
     @_consistent
-    def sources(self) -> SourcesAnswer:
-        ordered = sorted(
-            self.articles.values(), key=lambda a: (a.published or date.min, a.id), reverse=True
-        )
+    def sources(self, limit: int = SOURCES_LIMIT) -> SourcesAnswer:
+        """The newest ``limit`` articles, and how many there are."""
         return SourcesAnswer(
             articles=[
                 Source(
@@ -207,17 +257,18 @@ class Newsbot:
                     outlet=a.outlet,
                     url=a.url,
                     published=a.published,
-                    words=len(a.body.split()),
+                    words=a.words,
                 )
-                for a in ordered
-            ]
+                for a in self.index.articles(limit=limit)
+            ],
+            total=self.info().articles,
         )
 
     @_consistent
     def board(self, exclude: set[str] | frozenset[str] = frozenset()) -> Board:
-        """Every actor × topic with a position, from one pass over the annotated passages;
-        ``exclude`` leaves articles out (the digest's "before" picture). The whole board is
-        computed once per corpus state: it changes only when the corpus does."""
+        """Every actor × topic with a position: one aggregation of the stored votes, never a
+        search per cell. ``exclude`` leaves articles out (the digest's "before" picture). The
+        whole board is computed once per state of the index."""
         if exclude:
             return self._compute_board(exclude)
         if self._board is None:
@@ -225,30 +276,29 @@ class Newsbot:
         return self._board
 
     def _compute_board(self, exclude: set[str] | frozenset[str]) -> Board:
-        by_pair: dict[tuple[str, str], list[tuple[Passage, Claim]]] = defaultdict(list)
-        for p in self.index.passages:
-            if p.article_id in exclude:
-                continue
-            for c in p.claims:
-                by_pair[(c.actor_id, c.topic)].append((p, c))
+        by_pair: dict[tuple[str, str], list[Tally]] = defaultdict(list)
+        for t in self.index.tallies(exclude=exclude):
+            if t.actor_id in self.lexicon.actors and t.topic in self.lexicon.topics:
+                by_pair[(t.actor_id, t.topic)].append(t)
         cells = []
-        for (actor_id, topic_id), found in by_pair.items():
-            pos = self._aggregate(self.lexicon.actors[actor_id], topic_id, found)
-            if pos:
+        for (actor_id, topic_id), tallies in by_pair.items():
+            verdict = _verdict(tallies)
+            if verdict:
                 cells.append(
                     BoardCell(
                         actor=_ref(self.lexicon.actors[actor_id]),
                         topic=topic_id,
-                        stance=pos.stance,
-                        sources_agreeing=pos.sources_agreeing,
-                        disagreement=pos.disagreement,
+                        stance=verdict.stance,  # type: ignore[arg-type]
+                        sources_agreeing=verdict.agreeing,
+                        disagreement=verdict.disagreement,
                     )
                 )
         order = {a: i for i, a in enumerate(self.lexicon.actors)}
-        cells.sort(key=lambda c: (order[c.actor.id], list(self.lexicon.topics).index(c.topic)))
+        topics = list(self.lexicon.topics)
+        cells.sort(key=lambda c: (order[c.actor.id], topics.index(c.topic)))
         actors = list(dict.fromkeys(c.actor.id for c in cells))
         return Board(
-            topics=list(self.lexicon.topics),
+            topics=topics,
             actors=[_ref(self.lexicon.actors[a]) for a in actors],
             cells=cells,
         )
@@ -256,72 +306,44 @@ class Newsbot:
     # --- internals ---------------------------------------------------------------------------
 
     def _position(self, actor: Actor, topic: Topic) -> Position | None:
-        terms = search_tokens(" ".join(topic.search_terms), query=True)
-        hits = self.index.engine.search(terms, 1000, key=key(actor.id, topic.id))
-        found = []
-        for pid, _ in hits:  # ranked by BM25 for the topic: best evidence first
-            passage = self.index.passages[pid]
-            found += [
-                (passage, c)
-                for c in passage.claims
-                if c.actor_id == actor.id and c.topic == topic.id
-            ]
-        return self._aggregate(actor, topic.id, found)
-
-    def _aggregate(
-        self, actor: Actor, topic_id: str, found: list[tuple[Passage, Claim]]
-    ) -> Position | None:
-        """One vote per article (its strongest claim), weighted by cue strength."""
-        if not any(c.strength >= MIN_STRENGTH for _, c in found):
+        """The stored votes decide the stance; the quotes are the strongest claims, in BM25
+        order for the topic where strength ties."""
+        verdict = _verdict(self.index.tallies((actor.id, topic.id)))
+        if verdict is None:
             return None
-        # A wire story carried by several outlets is one independent source.
-        per_article: dict[str, Claim] = {}
-        for p, c in found:
-            first = self.articles[p.article_id].duplicate_of
-            source = first if first in self.articles else p.article_id
-            best = per_article.get(source)
-            # Within one article a caveat qualifies a yes: conditional beats support at equal
-            # strength ("willing to commit personnel ... only after a ceasefire").
-            qualifies = c.stance == "conditional" and best is not None and best.stance == "support"
-            if (
-                best is None
-                or c.strength > best.strength
-                or (c.strength == best.strength and qualifies)
-            ):
-                per_article[source] = c
-        weight: dict[str, float] = defaultdict(float)
-        newest: dict[str, date] = {}
-        for art_id, c in per_article.items():
-            weight[c.stance] += c.strength
-            published = self.articles[art_id].published or date.min
-            newest[c.stance] = max(newest.get(c.stance, date.min), published)
-        # Ties go to the most recent reporting: positions move.
-        stance = max(weight, key=lambda s: (weight[s], newest[s]))
-        agreeing = sum(1 for c in per_article.values() if c.stance == stance)
-        # Only for against: "conditional" and "undecided" qualify a position, they do not
-        # contradict it.
-        disagreement = any(c.stance == CONTRA.get(stance) for c in per_article.values())
-        share = weight[stance] / sum(weight.values())
-        confidence = round(share * (1 - 0.5**agreeing), 2)
-        ordered = _ordered(found, stance)
+        claims = self.index.claims(actor.id, topic.id, EVIDENCE_POOL)
+        if not any(c.stance == verdict.stance for _, c in claims):
+            claims += self.index.claims(actor.id, topic.id, MAX_EVIDENCE, verdict.stance)
+        terms = search_tokens(" ".join(topic.search_terms), query=True)
+        hits = self.index.engine.search(terms, EVIDENCE_POOL, key=key(actor.id, topic.id))
+        rank = {pid: i for i, (pid, _) in enumerate(hits)}
+        passages = self.index.passages(pid for pid, _ in claims)
+        found = [
+            (passages[pid], c)
+            for pid, c in sorted(claims, key=lambda pc: rank.get(pc[0], len(rank)))
+            if pid in passages
+        ]
+        ordered = _ordered(found, verdict.stance)[:MAX_EVIDENCE]
         evidence = [self._evidence(p, c) for p, c in ordered]
         # The summary names who said it where the evidence names someone.
         winners = [
-            (c, e) for (_, c), e in zip(ordered, evidence, strict=True) if c.stance == stance
+            (c, e)
+            for (_, c), e in zip(ordered, evidence, strict=True)
+            if c.stance == verdict.stance
         ]
         top = max(c.strength for c, _ in winners)
         lead, lead_ev = next(
             ((c, e) for c, e in winners if c.strength == top and c.speaker), winners[0]
         )
         return Position(
-            topic=topic_id,
-            stance=stance,
-            confidence=confidence,
+            topic=topic.id,
+            stance=verdict.stance,  # type: ignore[arg-type]
+            confidence=verdict.confidence,
             summary=self._summary(
-                actor, topic_id, stance, lead, lead_ev, agreeing, len(per_article)
+                actor, topic.id, verdict.stance, lead, lead_ev, verdict.agreeing, verdict.total
             ),
-            sources_agreeing=agreeing,
-            disagreement=disagreement,
+            sources_agreeing=verdict.agreeing,
+            disagreement=verdict.disagreement,
             evidence=evidence,
         )
 
@@ -345,7 +367,8 @@ class Newsbot:
         )
 
     def _quoted(self, passage: Passage) -> dict[str, object]:
-        art = self.articles[passage.article_id]
+        art = self.index.article(passage.article_id)
+        assert art is not None  # passages and articles commit together
         return {
             "quote": passage.text,
             "article_id": art.id,
@@ -358,8 +381,13 @@ class Newsbot:
     def _evidence(self, passage: Passage, claim: Claim) -> Evidence:
         return Evidence(**self._quoted(passage), stance=claim.stance, speaker=claim.speaker)
 
-    def _hit(self, pid: int, score: float) -> SearchHit:
-        return SearchHit(**self._quoted(self.index.passages[pid]), score=round(score, 4))
+    def _hits(self, hits: list[tuple[int, float]]) -> list[SearchHit]:
+        passages = self.index.passages(pid for pid, _ in hits)
+        return [
+            SearchHit(**self._quoted(passages[pid]), score=round(score, 4))
+            for pid, score in hits
+            if pid in passages  # a pid of a batch that crashed before its rows were written
+        ]
 
     def _question_hits(
         self, terms: list[str], actors: list[Actor], topics: list[Topic]
@@ -368,8 +396,11 @@ class Newsbot:
         if actors:
             # Passages that name the asked-about actor first: "what did Meloni say" wants Meloni.
             wanted = {a.id for a in actors}
-            hits.sort(key=lambda h: (not (self.index.passages[h[0]].actors & wanted), -h[1]))
-        return [self._hit(pid, score) for pid, score in hits[:5]]
+            passages = self.index.passages(pid for pid, _ in hits)
+            hits.sort(
+                key=lambda h: (h[0] not in passages or not passages[h[0]].actors & wanted, -h[1])
+            )
+        return self._hits(hits[:5])
 
     def _actors_in(self, text: str) -> list[Actor]:
         found = [self.lexicon.actors[m.actor_id] for m in self.lexicon.mentions(text)]
@@ -395,6 +426,34 @@ class Newsbot:
 
 def _ref(actor: Actor) -> ActorRef:
     return ActorRef(id=actor.id, name=actor.name)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    stance: str
+    agreeing: int
+    total: int
+    disagreement: bool
+    confidence: float
+
+
+def _verdict(tallies: list[Tally]) -> Verdict | None:
+    """One actor × topic from its votes (one per source, weighted by cue strength): one weak
+    cue alone never makes a position; ties go to the most recent reporting, positions move."""
+    if not any(t.strongest >= MIN_STRENGTH for t in tallies):
+        return None
+    win = max(tallies, key=lambda t: (t.weight, t.newest or date.min))
+    # Only for against: "conditional" and "undecided" qualify a position, they do not
+    # contradict it.
+    disagreement = any(t.stance == CONTRA.get(win.stance) for t in tallies)
+    share = win.weight / sum(t.weight for t in tallies)
+    return Verdict(
+        stance=win.stance,
+        agreeing=win.sources,
+        total=sum(t.sources for t in tallies),
+        disagreement=disagreement,
+        confidence=round(share * (1 - 0.5**win.sources), 2),
+    )
 
 
 def _ordered(found: list[tuple[Passage, Claim]], stance: str) -> list[tuple[Passage, Claim]]:

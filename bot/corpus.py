@@ -137,9 +137,23 @@ class Corpus:
         h = hashlib.sha256()
         for a in sorted(self.articles, key=lambda a: a.id):
             h.update(a.model_dump_json(exclude={"path"}).encode())
-        for name in LEXICON_FILES:
-            h.update(yaml.safe_dump(self.lexicons[name], sort_keys=True).encode())
+        h.update(lexicon_fingerprint(self.lexicons).encode())
         return h.hexdigest()[:16]
+
+
+def lexicon_fingerprint(lexicons: dict[str, Any]) -> str:
+    """Changes whenever actors, topics or cues change: the index must then be rebuilt."""
+    h = hashlib.sha256()
+    for name in LEXICON_FILES:
+        h.update(yaml.safe_dump(lexicons[name], sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+def load_lexicons(directory: Path) -> dict[str, Any]:
+    """The folder's lexicons, else the shipped ones (a folder of articles alone is a corpus)."""
+    if not directory.is_dir():
+        raise CorpusError(f"{directory}: corpus folder not found")
+    return {name: load_lexicon(directory, name) for name in LEXICON_FILES}
 
 
 def load_corpus(directory: Path | None = None) -> Corpus:
@@ -171,8 +185,7 @@ def load_corpus(directory: Path | None = None) -> Corpus:
             continue
         seen[article.id] = rel
         articles.append(article)
-    lexicons = {name: load_lexicon(directory, name) for name in LEXICON_FILES}
-    return Corpus(directory, articles, problems, lexicons)
+    return Corpus(directory, articles, problems, load_lexicons(directory))
 
 
 def load_lexicon(directory: Path, name: str) -> Any:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from bot.core import Newsbot
-from bot.models import ActorRef, Board, Evidence, Stance
+from bot.models import ActorRef, ArticleInfo, Board, Evidence, Stance
 from bot.state import PostedDigest, StateStore
 
 ACTORS_LISTED = 10
@@ -94,16 +94,13 @@ def _build(
     until: dt.datetime,
     previous: Snapshot | None,
 ) -> tuple[Digest, Snapshot]:
-    new = [
-        a for a in bot.articles.values() if a.ingested is not None and since < a.ingested <= until
-    ]
-    new.sort(key=lambda a: (a.ingested, a.id))
+    new = bot.ingested_between(since, until)
     new_ids = {a.id for a in new}
     board = bot.board()
     now = snapshot(board)
     before = previous if previous is not None else snapshot(bot.board(exclude=new_ids))
     changes = _changes(bot, before, now, new_ids)
-    articles = [_article(bot, a.id) for a in new]
+    articles = [_article(bot, a) for a in new]
     digest = Digest(
         day=day,
         since=since,
@@ -159,12 +156,8 @@ def upcoming(
     return build_digest(bot, day, since, until, last.snapshot if last else None)[0]
 
 
-def _article(bot: Newsbot, article_id: str) -> DigestArticle:
-    a = bot.articles[article_id]
-    counts: Counter[str] = Counter()
-    for p in bot.index.passages:
-        if p.article_id == article_id:
-            counts.update(p.speakers)
+def _article(bot: Newsbot, a: ArticleInfo) -> DigestArticle:
+    counts = Counter(bot.speakers_in(a.id))
     names = [bot.lexicon.actors[actor].name for actor, _ in counts.most_common()]
     return DigestArticle(
         id=a.id,
@@ -219,6 +212,8 @@ def _order(bot: Newsbot, key: str) -> tuple[int, int]:
 
 
 def _recency(bot: Newsbot, article_id: str) -> tuple[dt.datetime, dt.date]:
-    a = bot.articles[article_id]
+    a = bot.article(article_id)
     floor = dt.datetime.min.replace(tzinfo=dt.UTC)
+    if a is None:
+        return (floor, dt.date.min)
     return (a.ingested or floor, a.published or dt.date.min)

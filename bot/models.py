@@ -26,6 +26,20 @@ class Article(BaseModel):
     path: str = Field(default="", exclude=True)
 
 
+class ArticleInfo(BaseModel):
+    """An article as the index knows it: its metadata, without the body."""
+
+    id: str
+    title: str
+    title_added_by_desk: bool = False
+    outlet: str | None = None
+    url: str | None = None
+    published: date | None = None
+    ingested: datetime | None = None
+    duplicate_of: str | None = None
+    words: int
+
+
 class Quoted(BaseModel):
     """A passage shown to a journalist: its exact words and where they were published."""
 
@@ -89,7 +103,8 @@ class Source(BaseModel):
 
 
 class SourcesAnswer(BaseModel):
-    articles: list[Source]
+    articles: list[Source]  # newest first, at most the number asked for
+    total: int  # articles in the corpus
 
 
 class BoardCell(BaseModel):

@@ -101,6 +101,8 @@ def sources(answer: SourcesAnswer, console: Console) -> None:
             str(a.words),
             a.id,
         )
+    if answer.total > len(answer.articles):
+        table.caption = f"the newest {len(answer.articles):,} of {answer.total:,} articles"
     console.print(table)
 
 

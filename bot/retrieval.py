@@ -27,6 +27,7 @@ class IndexedPassage:
     """What an engine needs of a passage: its id, its terms, and its filter keys."""
 
     pid: int
+    article_id: str
     terms: list[str]
     keys: list[str]  # "actor|topic" pairs the passage has a claim for
 
@@ -41,6 +42,9 @@ class Retriever(Protocol):
 
 
 class TantivyEngine:
+    """Persistent and incremental: documents are added and deleted (by article) in commits;
+    readers see a commit after ``reload``."""
+
     def __init__(self, index: tantivy.Index) -> None:
         self._index = index
         self._schema = index.schema
@@ -51,29 +55,42 @@ class TantivyEngine:
         sb = tantivy.SchemaBuilder()
         sb.add_text_field("terms", stored=False, tokenizer_name="whitespace", index_option="freq")
         sb.add_text_field("key", stored=False, tokenizer_name="raw")
+        sb.add_text_field("article", stored=False, tokenizer_name="raw")
         sb.add_unsigned_field("pid", stored=True, indexed=False, fast=True)
         return sb.build()
 
     @classmethod
-    def build(cls, path: Path, passages: Iterable[IndexedPassage]) -> TantivyEngine:
+    def open_or_create(cls, path: Path) -> TantivyEngine:
+        if (path / "meta.json").exists():
+            return cls(tantivy.Index.open(str(path)))
         path.mkdir(parents=True, exist_ok=True)
-        index = tantivy.Index(cls._schema_def(), path=str(path))
-        writer = index.writer(heap_size=128_000_000, num_threads=1)
-        for p in passages:
+        return cls(tantivy.Index(cls._schema_def(), path=str(path)))
+
+    @classmethod
+    def build(cls, path: Path, passages: Iterable[IndexedPassage]) -> TantivyEngine:
+        engine = cls.open_or_create(path)
+        engine.write([], passages)
+        return engine
+
+    def write(self, remove: Iterable[str], add: Iterable[IndexedPassage]) -> None:
+        """One commit: the passages of the ``remove`` articles leave, ``add`` enters."""
+        writer = self._index.writer(heap_size=128_000_000, num_threads=1)
+        for article_id in remove:
+            writer.delete_documents_by_term("article", article_id)
+        for p in add:
             doc = tantivy.Document()
             doc.add_unsigned("pid", p.pid)
+            doc.add_text("article", p.article_id)
             doc.add_text("terms", " ".join(p.terms))
             for key in p.keys:
                 doc.add_text("key", key)
             writer.add_document(doc)
         writer.commit()
         writer.wait_merging_threads()
-        index.reload()
-        return cls(index)
 
-    @classmethod
-    def open(cls, path: Path) -> TantivyEngine:
-        return cls(tantivy.Index.open(str(path)))
+    def reload(self) -> None:
+        self._index.reload()
+        self._searcher = self._index.searcher()
 
     def search(
         self, terms: list[str], k: int, *, key: str | None = None

@@ -76,7 +76,9 @@ def serve(settings: Settings, newsbot: Newsbot | None = None) -> None:
 
 
 def _open(settings: Settings, newsbot: Newsbot | None) -> Newsbot:
-    return newsbot or Newsbot.open(settings.corpus_dir, settings.data_dir)
+    # Answer at once from the index as it is on disk; the first refresh tick, at start,
+    # indexes what arrived while the server was down.
+    return newsbot or Newsbot.open(settings.corpus_dir, settings.data_dir, sync=False)
 
 
 def _drain(executor: ThreadPoolExecutor) -> None:
@@ -107,6 +109,7 @@ def background_jobs(
             id="refresh",
             coalesce=True,
             max_instances=1,
+            next_run_time=datetime.now(settings.tz),
         )
     # The settings refuse DIGEST_SCHEDULER=inprocess without DIGEST_CHANNEL.
     channel = settings.digest_channel
@@ -146,7 +149,7 @@ def refresh_corpus(newsbot: Newsbot) -> None:
         log.info(
             "corpus_refresh",
             outcome="changed",
-            articles=len(newsbot.articles),
+            articles=newsbot.info().articles,
             latency_ms=latency_ms,
         )
     else:

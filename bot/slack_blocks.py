@@ -195,9 +195,15 @@ def block_chars(blocks: Iterable[Block]) -> int:
 
 
 def compose(
-    text: str, head: list[Block], items: Sequence[Item], footer: list[Block], noun: str
+    text: str,
+    head: list[Block],
+    items: Sequence[Item],
+    footer: list[Block],
+    noun: str,
+    unlisted: int = 0,
 ) -> Message:
-    """``head``, as many ``items`` as fit, an "and N more" line if some did not, ``footer``."""
+    """``head``, as many ``items`` as fit, an "and N more" line if some did not (or if
+    ``unlisted`` more were never fetched), ``footer``."""
     more_line = 1
     room_blocks = MAX_BLOCKS - TAIL_BLOCKS - more_line - len(head) - len(footer)
     room_chars = MAX_MESSAGE_CHARS - TAIL_CHARS - 100 - block_chars(head) - block_chars(footer)
@@ -212,7 +218,7 @@ def compose(
         room_blocks -= len(item.blocks)
         room_chars -= chars
     blocks = head + kept
-    left = sum(i.count for i in items) - shown
+    left = sum(i.count for i in items) - shown + unlisted
     if left:
         blocks.append(context(f"_…and {plural(left, noun)} more not shown._"))
     return Message(text=clip_markup(text, MAX_TEXT_CHARS) or "newsbot", blocks=blocks + footer)
@@ -399,7 +405,7 @@ def sources_message(answer: SourcesAnswer, info: CorpusInfo) -> Message:
         outlet = inline(a.outlet) if a.outlet else None
         meta = [outlet, day(a.published), plural(a.words, "word")]
         lines.append(f"• {link(a.url, a.title)} — {' · '.join(m for m in meta if m)}")
-    n = len(answer.articles)
+    n = answer.total
     head = [header("Sources"), context(f"{plural(n, 'article')} in the corpus, newest first")]
     if not lines:
         head.append(section("The corpus has no articles yet."))
@@ -409,6 +415,7 @@ def sources_message(answer: SourcesAnswer, info: CorpusInfo) -> Message:
         pack_lines(lines),
         [corpus_footer(info)],
         "article",
+        unlisted=max(0, n - len(answer.articles)),
     )
 
 

@@ -24,10 +24,11 @@ from bot.slack_blocks import (
     pack_lines,
     plural,
 )
-from handlers.common import Query, Reply, user_error
+from handlers.common import Query, Reply, log, user_error
 
 if TYPE_CHECKING:
-    from bot.ingest import Added
+    from bot.ingest import Added, IngestReport
+    from bot.state import StateStore
 
 NAME = "add"
 USAGE = (
@@ -61,7 +62,7 @@ def answer(q: Query) -> Reply:
         else functools.partial(http_fetch, public_only=True)
     )
     with _ADDING:
-        corpus = load_corpus(q.newsbot.corpus.directory)
+        corpus = load_corpus(q.newsbot.corpus_dir)
         try:
             writable(corpus, shipped_corpus_dir())
         except CorpusError:
@@ -72,6 +73,8 @@ def answer(q: Query) -> Reply:
             )
         with ingesting(corpus.directory):  # the feed CronJob may be ingesting too
             report = Ingestor(load_corpus(corpus.directory), fetch=fetch).ingest([url])
+        if q.state is not None:
+            _record(q.state, report)
         if report.added:
             q.newsbot.refresh()
     if report.added:  # one article, or each article of a feed's link
@@ -88,6 +91,13 @@ def answer(q: Query) -> Reply:
         )
     reasons = "; ".join(inline(reason, 300) for _, reason in report.failed[:3])
     return user_error(NAME, f"Could not add {link(url, url)}: {reasons}.")
+
+
+def _record(state: StateStore, report: IngestReport) -> None:
+    try:
+        state.record_ingest(report)
+    except Exception:  # the article is in the corpus: the ledger records, it does not decide
+        log.exception("ingest_ledger_failed", sources=len(report.added) + len(report.failed))
 
 
 def _added_line(a: Added) -> str:

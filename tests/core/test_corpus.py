@@ -95,7 +95,8 @@ def test_a_skipped_file_is_never_half_indexed(tmp_path: Path) -> None:
     write(folder, "bad.md", "---\nid: bad\ntitle: [x\n---\nPoland will not send troops.\n")
     bot = Newsbot.open(folder, tmp_path / "data")
     assert [s.id for s in bot.sources().articles] == ["good"]
-    assert {p.article_id for p in bot.index.passages} == {"good"}
+    assert {h.article_id for h in bot.search("Poland troops").results} == {"good"}
+    assert bot.info().articles == 1
     assert [p.path for p in bot.problems] == ["bad.md"]
 
 

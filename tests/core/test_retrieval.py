@@ -1,5 +1,5 @@
-"""BM25 retrieval: the right passage for questions about the seeds, agreement with textbook
-BM25 (rank-bm25), and an index that is built once and reused."""
+"""BM25 retrieval: the right passage for questions about the seeds, and agreement with
+textbook BM25 (rank-bm25). How the index lives on disk is tested in test_index.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from bot import Newsbot
-from bot.index import PassageIndex, indexed
 from bot.retrieval import RankBM25Engine
 from bot.text import search_tokens
 
@@ -50,7 +49,7 @@ QUERIES = [
 def test_tantivy_ranks_like_textbook_bm25(newsbot: Newsbot) -> None:
     """Same terms, same k1 and b: the top passages agree with rank-bm25's BM25Okapi. The two
     differ only in idf smoothing, so we ask for the same best passage and 4 of the top 5."""
-    reference = RankBM25Engine(indexed(i, p) for i, p in enumerate(newsbot.index.passages))
+    reference = RankBM25Engine(newsbot.index.indexed_passages())
     for query in QUERIES:
         terms = search_tokens(query, query=True)
         ours = [pid for pid, _ in newsbot.index.engine.search(terms, 5)]
@@ -59,42 +58,8 @@ def test_tantivy_ranks_like_textbook_bm25(newsbot: Newsbot) -> None:
         assert len(set(ours) & set(theirs)) >= 4, query
 
 
-def test_the_index_is_built_once_and_reused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    Newsbot.open(data_dir=tmp_path)
-
-    def no_rebuild(*args: object) -> None:
-        raise AssertionError("the index was rebuilt")
-
-    monkeypatch.setattr(PassageIndex, "_build", staticmethod(no_rebuild))
-    again = Newsbot.open(data_dir=tmp_path)
-    assert again.search("backstop").results
-
-
-def test_a_changed_corpus_gets_a_new_index(tmp_path: Path) -> None:
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    article = "---\nid: a\ntitle: T\n---\nDenmark will send troops to Ukraine.\n"
-    (folder / "a.md").write_text(article)
-    first = Newsbot.open(folder, tmp_path / "data")
-    (folder / "a.md").write_text(article.replace("Denmark", "Norway"))
-    second = Newsbot.open(folder, tmp_path / "data")
-    assert first.info().fingerprint != second.info().fingerprint
-    assert "Norway" in second.search("troops").results[0].quote
-
-
 def test_a_search_with_no_match_is_empty_not_an_error(newsbot: Newsbot) -> None:
     assert newsbot.search("zzzz qqqq").results == []
-
-
-def test_old_indexes_are_pruned(tmp_path: Path) -> None:
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    for n in range(4):
-        (folder / "a.md").write_text(f"---\nid: a\ntitle: T{n}\n---\nNorway sends troops {n}.\n")
-        Newsbot.open(folder, tmp_path / "data")
-    assert len(list((tmp_path / "data" / "index").iterdir())) == 2
 
 
 def test_the_board_is_computed_once_per_corpus_state(tmp_path: Path) -> None:

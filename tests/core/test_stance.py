@@ -63,7 +63,7 @@ def _bot(tmp_path: Path, *bodies: str) -> Newsbot:
         for i, b in enumerate(bodies)
     ]
     corpus = Corpus(shipped.directory, articles, [], shipped.lexicons)
-    return Newsbot(corpus, lexicon, PassageIndex.open_or_build(corpus, lexicon, tmp_path))
+    return Newsbot(lexicon, PassageIndex.open_or_build(corpus, lexicon, tmp_path))
 
 
 CASES = [

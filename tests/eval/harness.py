@@ -63,7 +63,7 @@ def evaluate_sentences(name: str, data_dir: Path) -> list[Outcome]:
             id=f"p{n}", title="paraphrase", published=date(2025, 1, 1), body=item["text"]
         )
         corpus = Corpus(shipped.directory, [article], [], shipped.lexicons)
-        bot = Newsbot(corpus, lexicon, PassageIndex.open_or_build(corpus, lexicon, data_dir))
+        bot = Newsbot(lexicon, PassageIndex.open_or_build(corpus, lexicon, data_dir))
         answer = bot.stance(item["actor"], item["topic"])
         got = answer.positions[0].stance if answer.positions else "none"
         out.append(Outcome(item, got, got in _accept(item)))
@@ -85,7 +85,7 @@ def evaluate_articles(data_dir: Path, name: str = "articles") -> list[Outcome]:
             article = parse_article((folder / f"{name}.md").read_text(), f"{name}.md")
             corpus = Corpus(shipped.directory, [article], [], shipped.lexicons)
             index = PassageIndex.open_or_build(corpus, lexicon, data_dir)
-            bots[name] = Newsbot(corpus, lexicon, index)
+            bots[name] = Newsbot(lexicon, index)
         answer = bots[name].stance(item["actor"], item["topic"])
         got = answer.positions[0].stance if answer.positions else "none"
         out.append(Outcome(item, got, got in _accept(item)))

@@ -221,7 +221,8 @@ class FakeNewsbot:
                     words=477,
                 ),
                 Source(id="a2", title="Undated", outlet="Wire", url=None, published=None, words=12),
-            ]
+            ],
+            total=3,
         )
 
     def board(self) -> Board:

@@ -230,17 +230,19 @@ def test_ask_messages_stay_within_limits(hits, stance_view, question):
             words=st.integers(0, 10**6),
         ),
         max_size=800,
-    )
+    ),
+    st.integers(0, 10**6),
 )
-def test_sources_messages_stay_within_limits(articles):
-    message = sources_message(SourcesAnswer(articles=articles), INFO)
+def test_sources_messages_stay_within_limits(articles, unlisted):
+    total = len(articles) + unlisted
+    message = sources_message(SourcesAnswer(articles=articles, total=total), INFO)
     assert_valid(message)
     lines = sum(
         b["text"]["text"].count("\n• ") + 1
         for b in message.blocks
         if b["type"] == "section" and b["text"]["text"].startswith("• ")
     )
-    assert lines + shown_count(message, "article") == len(articles)
+    assert lines + shown_count(message, "article") == total
 
 
 @settings(max_examples=30, deadline=None)

@@ -1,0 +1,183 @@
+"""The index on disk: built once, then kept up to date file by file; a change of the lexicons
+builds a new generation beside the one that answers; a crash between its two commits loses
+nothing and duplicates nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import bot.index
+from bot import Newsbot
+from bot.corpus import load_corpus, shipped_corpus_dir
+from bot.index import PassageIndex, generations_of
+from bot.lexicon import Lexicon
+
+NORWAY = "---\nid: a\ntitle: T\n---\nNorway ruled out sending troops to Ukraine.\n"
+SWEDEN = "---\nid: b\ntitle: U\n---\nSweden is ready to send troops to Ukraine.\n"
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text(NORWAY)
+    return corpus
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files the index reads, in order."""
+    seen: list[str] = []
+    real = bot.index._read
+
+    def counting(directory: Path, rel: str, sig: str) -> bot.index._Read:
+        seen.append(rel)
+        return real(directory, rel, sig)
+
+    monkeypatch.setattr(bot.index, "_read", counting)
+    return seen
+
+
+def quotes(newsbot: Newsbot, query: str) -> list[str]:
+    return [h.quote for h in newsbot.search(query).results]
+
+
+def test_a_restart_reads_no_article(folder: Path, tmp_path: Path, reads: list[str]) -> None:
+    Newsbot.open(folder, tmp_path / "data")
+    assert reads == ["a.md"]
+    again = Newsbot.open(folder, tmp_path / "data")
+    assert reads == ["a.md"]
+    assert quotes(again, "troops") == ["Norway ruled out sending troops to Ukraine."]
+
+
+def test_only_new_changed_and_removed_files_are_indexed(
+    folder: Path, tmp_path: Path, reads: list[str]
+) -> None:
+    newsbot = Newsbot.open(folder, tmp_path / "data")
+    (folder / "b.md").write_text(SWEDEN)
+    assert newsbot.refresh()
+    assert reads == ["a.md", "b.md"]
+    assert newsbot.stance("Sweden", "troops").positions[0].stance == "support"
+
+    (folder / "a.md").write_text(NORWAY.replace("ruled out sending", "will send"))
+    assert newsbot.refresh()
+    assert reads[2:] == ["a.md"]
+    assert newsbot.stance("Norway", "troops").positions[0].stance == "support"
+    assert "Norway will send troops to Ukraine." in quotes(newsbot, "Norway troops")
+    assert not any("ruled out" in q for q in quotes(newsbot, "ruled out troops"))
+
+    (folder / "b.md").unlink()
+    assert newsbot.refresh()
+    assert newsbot.stance("Sweden").positions == []
+    assert [s.id for s in newsbot.sources().articles] == ["a"]
+    assert {c.actor.id for c in newsbot.board().cells} == {"norway"}
+    assert not newsbot.refresh()  # nothing changed, nothing read
+    assert len(reads) == 3
+
+
+def test_an_id_taken_by_another_file_is_a_problem_not_a_replacement(
+    folder: Path, tmp_path: Path
+) -> None:
+    newsbot = Newsbot.open(folder, tmp_path / "data")
+    (folder / "z.md").write_text(NORWAY.replace("Norway", "Sweden"))
+    newsbot.refresh()
+    assert [str(p) for p in newsbot.problems] == ["z.md:2: id 'a' is already used by a.md"]
+    assert newsbot.stance("Sweden").positions == []
+    assert newsbot.stance("Norway", "troops").positions[0].stance == "oppose"
+
+
+def test_a_broken_file_is_reported_until_fixed(folder: Path, tmp_path: Path) -> None:
+    (folder / "bad.md").write_text("---\nid: bad\ntitle: [x\n---\nSweden will send troops.\n")
+    newsbot = Newsbot.open(folder, tmp_path / "data")
+    assert [p.path for p in newsbot.problems] == ["bad.md"]
+    again = Newsbot.open(folder, tmp_path / "data")  # reported again, without re-reading
+    assert [p.path for p in again.problems] == ["bad.md"]
+    (folder / "bad.md").write_text(SWEDEN.replace("id: b", "id: bad"))
+    assert again.refresh()
+    assert again.problems == []
+    assert again.stance("Sweden", "troops").positions[0].stance == "support"
+
+
+def test_a_lexicon_change_builds_a_new_generation_beside_and_switches(
+    folder: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    newsbot = Newsbot.open(folder, data)
+    before = newsbot.index.folder
+    (folder / "topics.yaml").write_text((shipped_corpus_dir() / "topics.yaml").read_text() + "#\n")
+    assert not newsbot.refresh()  # a comment changes no lexicon entry: same generation
+    actors = (shipped_corpus_dir() / "actors.yaml").read_text()
+    (folder / "actors.yaml").write_text(actors.replace("Oslo]", "Oslo, Norge]"))
+    assert newsbot.refresh()
+    assert newsbot.index.folder != before
+    assert newsbot.index.is_current()
+    assert newsbot.stance("Norge", "troops").positions[0].stance == "oppose"
+    for _ in range(2):
+        newsbot.refresh(reindex=True)
+    home = generations_of(folder, data)
+    assert len([p for p in home.iterdir() if p.is_dir()]) == 2  # the newest two are kept
+
+
+def test_reindex_answers_from_the_old_generation_until_the_switch(
+    folder: Path, tmp_path: Path
+) -> None:
+    newsbot = Newsbot.open(folder, tmp_path / "data")
+    old = newsbot.index.folder
+    seen: list[tuple[Path, str]] = []
+
+    def during(done: int, total: int) -> None:  # while the new generation is being filled
+        seen.append((newsbot.index.folder, newsbot.stance("Norway").positions[0].stance))
+
+    assert newsbot.refresh(during, reindex=True)
+    assert seen and all(f == old and s == "oppose" for f, s in seen)
+    assert newsbot.index.folder != old
+    assert Newsbot.open(folder, tmp_path / "data").index.folder == newsbot.index.folder
+
+
+def test_a_crash_between_the_two_commits_loses_and_duplicates_nothing(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    newsbot = Newsbot.open(folder, tmp_path / "data")
+    (folder / "b.md").write_text(SWEDEN)
+    (folder / "a.md").write_text(NORWAY.replace("Norway", "Denmark"))
+
+    def crash(*args: object) -> None:
+        raise KeyboardInterrupt  # the process dies after tantivy committed, before SQLite did
+
+    monkeypatch.setattr(bot.index, "_claim_rows", crash)
+    with pytest.raises(KeyboardInterrupt):
+        newsbot.refresh()
+    monkeypatch.undo()
+    again = Newsbot.open(folder, tmp_path / "data")
+    assert sorted(quotes(again, "troops Ukraine")) == [
+        "Denmark ruled out sending troops to Ukraine.",
+        "Sweden is ready to send troops to Ukraine.",
+    ]
+    assert again.info().articles == 2
+    assert again.info().passages == 2
+
+
+def test_an_in_memory_corpus_is_built_once(tmp_path: Path, reads: list[str]) -> None:
+
+    corpus = load_corpus()
+    lexicon = Lexicon.from_data(corpus.lexicons)
+    first = PassageIndex.open_or_build(corpus, lexicon, tmp_path)
+    second = PassageIndex.open_or_build(corpus, lexicon, tmp_path)
+    assert first.folder == second.folder
+    assert second.counts() == first.counts()
+
+
+def test_every_board_cell_is_the_stance_answer(newsbot: Newsbot) -> None:
+    """The board aggregates the stored votes in one query; the stance view reads the same
+    votes for one pair. They must never disagree."""
+    board = newsbot.board()
+    assert board.cells
+    for cell in board.cells:
+        [position] = newsbot.stance(cell.actor.id, cell.topic).positions
+        assert (position.stance, position.sources_agreeing, position.disagreement) == (
+            cell.stance,
+            cell.sources_agreeing,
+            cell.disagreement,
+        )
