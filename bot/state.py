@@ -107,7 +107,15 @@ class PostedDigest:
 
 def open_state(settings: Settings) -> StateStore:
     """The state database of ``settings`` (``NEWSBOT_STATE_URL``, else the SQLite file)."""
-    return StateStore(settings.state_database(), stale_after=settings.digest_claim_timeout_s)
+    state = StateStore(settings.state_database(), stale_after=settings.digest_claim_timeout_s)
+    # Logged here, where the process has configured logging (an unconfigured structlog would
+    # print on stdout, into the JSON of `newsbot digest --json`).
+    log.info(
+        "state_opened",
+        database=state.engine.url.render_as_string(hide_password=True),
+        schema_version=SCHEMA_VERSION,
+    )
+    return state
 
 
 class StateStore:
@@ -248,16 +256,15 @@ def _engine(url: sa.URL) -> sa.Engine:
         # pre_ping: a connection that a database restart or a proxy's idle timeout closed is
         # replaced instead of failing the next request.
         engine = sa.create_engine(url, pool_pre_ping=True)
-    shown = url.render_as_string(hide_password=True)
     try:
-        version = _migrate(engine)
+        _migrate(engine)
     except sa.exc.OperationalError as exc:
         engine.dispose()
+        shown = url.render_as_string(hide_password=True)
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         raise SettingsError(
             f"cannot open the state database {shown} ({reason}); see NEWSBOT_STATE_URL"
         ) from None
-    log.info("state_opened", database=shown, schema_version=version)
     return engine
 
 
@@ -281,7 +288,7 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
     return engine
 
 
-def _migrate(engine: sa.Engine) -> int:
+def _migrate(engine: sa.Engine) -> None:
     """Creates the schema, or checks that it is one this code understands."""
     with engine.begin() as db:
         if db.dialect.name == "postgresql":
@@ -296,4 +303,3 @@ def _migrate(engine: sa.Engine) -> int:
                 f"NEWSBOT_STATE_URL: the state database has schema version {version}, newer "
                 f"than this newsbot's {SCHEMA_VERSION}; upgrade newsbot"
             )
-    return SCHEMA_VERSION
