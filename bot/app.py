@@ -1,17 +1,15 @@
 """The Bolt app: one per process, sharing one `Newsbot` among all listeners.
 
-Building it makes no network call: Bolt's ``auth.test`` happens on the first request.
+Building it makes no call to Slack (Bolt's ``auth.test`` happens on the first request); it
+opens the state database, shared with the other replicas.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -24,43 +22,12 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 import handlers
 from bot.settings import Settings, SettingsError, secret
+from bot.state import StateStore, open_state
 
 if TYPE_CHECKING:
     from bot import Newsbot
 
 log = structlog.get_logger("newsbot.slack")
-
-# Slack redelivers an event up to three times within about five minutes.
-DEDUPE_TTL_S = 600.0
-
-
-class EventDedupe(Protocol):
-    """Claims an ``event_id`` once. With several replicas, a shared store (e.g. a unique-key
-    insert in a database) implements the same method."""
-
-    def claim(self, event_id: str) -> bool:
-        """True the first time ``event_id`` is seen, False for every redelivery."""
-        ...
-
-
-class TtlEventDedupe:
-    """`EventDedupe` for one process: event ids remembered for ``ttl_s`` seconds."""
-
-    def __init__(self, ttl_s: float = DEDUPE_TTL_S, clock: Callable[[], float] = time.monotonic):
-        self._ttl_s = ttl_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._seen: OrderedDict[str, float] = OrderedDict()
-
-    def claim(self, event_id: str) -> bool:
-        now = self._clock()
-        with self._lock:
-            while self._seen and next(iter(self._seen.values())) <= now:
-                self._seen.popitem(last=False)
-            if event_id in self._seen:
-                return False
-            self._seen[event_id] = now + self._ttl_s
-            return True
 
 
 def create_web_client(settings: Settings) -> WebClient:
@@ -92,8 +59,10 @@ def create_app(
     client: WebClient | None = None,
     *,
     executor: Executor | None = None,
-    dedupe: EventDedupe | None = None,
+    state: StateStore | None = None,
 ) -> App:
+    """``state``: defaults to the database of the settings, opened (and its schema made
+    current) here, so that a wrong NEWSBOT_STATE_URL stops the start-up."""
     if settings.slack_bot_token is None and client is None:
         raise SettingsError("SLACK_BOT_TOKEN not set: the Slack app needs the bot token (xoxb-)")
     # Bolt copies this logger's level into its own loggers and tests ``.level`` directly.
@@ -110,8 +79,9 @@ def create_app(
         logger=logger,
         listener_executor=executor or create_executor(settings),
     )
-    app.use(dedupe_events(dedupe or TtlEventDedupe()))
-    handlers.register(app, newsbot, settings.command, settings)
+    state = state or open_state(settings)
+    app.use(dedupe_events(state))
+    handlers.register(app, newsbot, settings.command, settings, state)
     return app
 
 
@@ -121,12 +91,13 @@ def _drop_unused_token_warning(record: logging.LogRecord) -> bool:
     return "`token` will be unused" not in record.getMessage()
 
 
-def dedupe_events(store: EventDedupe) -> Callable[..., Any]:
-    """Global middleware: a redelivered event (``x-slack-retry-num``) is acked, not answered."""
+def dedupe_events(state: StateStore) -> Callable[..., Any]:
+    """Global middleware: a redelivered event (``x-slack-retry-num``) is acked, not answered,
+    by whichever replica it reaches: the event ids are claimed in the shared state."""
 
     def dedupe(body: dict[str, Any], request: BoltRequest, next: Callable[[], Any]) -> Any:
         event_id = body.get("event_id")
-        if event_id and not store.claim(event_id):
+        if event_id and not _first_delivery(state, event_id):
             log.info(
                 "slack_event_duplicate",
                 event_id=event_id,
@@ -137,3 +108,13 @@ def dedupe_events(store: EventDedupe) -> Callable[..., Any]:
         return next()
 
     return dedupe
+
+
+def _first_delivery(state: StateStore, event_id: str) -> bool:
+    try:
+        return state.claim_event(event_id)
+    except Exception:
+        # The state database is unreachable: a question answered twice is better than one
+        # never answered, so the event goes through.
+        log.exception("slack_event_dedupe_failed", event_id=event_id)
+        return True

@@ -14,11 +14,15 @@ from handlers.common import ids, log, log_request, parse_value, send, shared_by,
 
 if TYPE_CHECKING:
     from bot import Newsbot
+    from bot.state import StateStore
 
 ACTIONS = (SHARE, DISMISS, FEEDBACK_UP, FEEDBACK_DOWN)
+FEEDBACK_IDS = ("team_id", "channel_id", "user_id")
 
 
-def register(app: App, newsbot: Newsbot, command_name: str) -> None:
+def register(
+    app: App, newsbot: Newsbot, command_name: str, state: StateStore | None = None
+) -> None:
     def on_share(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         share(newsbot, command_name, body, respond)
@@ -29,7 +33,7 @@ def register(app: App, newsbot: Newsbot, command_name: str) -> None:
 
     def on_feedback(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        feedback(body, respond)
+        feedback(body, respond, state)
 
     app.action(SHARE)(on_share)
     app.action(DISMISS)(on_dismiss)
@@ -58,22 +62,27 @@ def share(newsbot: Newsbot, command_name: str, body: dict[str, Any], respond: Re
     log_request("share", reply, started, **ids(body))
 
 
-def feedback(body: dict[str, Any], respond: Respond) -> None:
-    """One structured event per vote: who rated which answer to which question."""
+def feedback(body: dict[str, Any], respond: Respond, state: StateStore | None = None) -> None:
+    """One structured event per vote (who rated which answer to which question), and a row in
+    the state's ``feedback`` table, where the desk can count them across replicas."""
     action = body["actions"][0]
     up = action.get("action_id") == FEEDBACK_UP
     value = parse_value(action.get("value", ""))
-    log.info(
-        "slack_feedback",
-        rating="up" if up else "down",
-        kind=value.get("k"),
-        question=value.get("q"),
-        answer=value.get("a"),
-        corpus=value.get("c"),
-        thread_context=value.get("x"),
-        message_ts=(body.get("container") or {}).get("message_ts"),
-        **ids(body),
-    )
+    vote = {
+        "rating": "up" if up else "down",
+        "kind": value.get("k"),
+        "question": value.get("q"),
+        "answer": value.get("a"),
+        "corpus": value.get("c"),
+        "message_ts": (body.get("container") or {}).get("message_ts"),
+    }
+    who = ids(body)
+    log.info("slack_feedback", **vote, thread_context=value.get("x"), **who)
+    if state is not None:
+        try:
+            state.record_feedback(**vote, **{k: who.get(k) for k in FEEDBACK_IDS})
+        except Exception:  # the vote is in the log above: thank the user all the same
+            log.exception("slack_feedback_not_recorded", **who)
     send(
         respond,
         response_type="ephemeral",

@@ -28,15 +28,22 @@ from handlers.common import (
 
 if TYPE_CHECKING:
     from bot import Newsbot
+    from bot.state import StateStore
 
 KINDS = {m.NAME: m.answer for m in (stance, search, ask, board, sources, add, digest)}
 USAGES = [m.USAGE for m in (stance, search, ask, board, sources, add, digest, help)]
 
 
-def register(app: App, newsbot: Newsbot, command: str, settings: Settings | None = None) -> None:
+def register(
+    app: App,
+    newsbot: Newsbot,
+    command: str,
+    settings: Settings | None = None,
+    state: StateStore | None = None,
+) -> None:
     def on_command(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()  # first: Slack fails the command without an HTTP 200 within 3 s
-        handle(newsbot, command, body, respond, settings)
+        handle(newsbot, command, body, respond, settings, state)
 
     app.command(command)(on_command)
 
@@ -47,21 +54,28 @@ def handle(
     body: dict[str, Any],
     respond: Respond,
     settings: Settings | None = None,
+    state: StateStore | None = None,
 ) -> None:
     started = time.perf_counter()
     text = " ".join(body.get("text", "").split())
-    reply = answer(newsbot, command, text, settings)
+    reply = answer(newsbot, command, text, settings, state)
     message = with_buttons(reply, text, newsbot, shareable=True)
     send(respond, response_type="ephemeral", **message.payload())
     log_request("command", reply, started, **ids(body), chars=len(text))
 
 
-def answer(newsbot: Newsbot, command: str, text: str, settings: Settings | None = None) -> Reply:
+def answer(
+    newsbot: Newsbot,
+    command: str,
+    text: str,
+    settings: Settings | None = None,
+    state: StateStore | None = None,
+) -> Reply:
     """The reply to ``text`` (the command without its name); never raises. ``settings``: the
-    app's (else read from the environment)."""
+    app's (else read from the environment); ``state``: the app's (else none is recorded)."""
     typed, _, args = text.partition(" ")
     name = typed.lower()
-    q = Query(newsbot, command, args, settings)
+    q = Query(newsbot, command, args, settings, state)
     try:
         if len(text) > MAX_QUERY_CHARS:
             note = (

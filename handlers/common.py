@@ -27,6 +27,7 @@ from bot.slack_blocks import (
 if TYPE_CHECKING:
     from bot import Newsbot
     from bot.settings import Settings
+    from bot.state import StateStore
 
 log = structlog.get_logger("newsbot.slack")
 
@@ -44,6 +45,7 @@ class Query:
     command: str  # the slash command's name, for usage lines and suggestions
     args: str  # what follows the sub-command
     settings: Settings | None = None  # the app's: add and digest need them
+    state: StateStore | None = None  # the app's: the ingest ledger, the last digest posted
 
 
 @dataclass(frozen=True)

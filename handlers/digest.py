@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from bot.digest import upcoming
 from bot.digest_blocks import preview_message
 from bot.settings import load_settings
-from bot.state import StateStore
 from handlers.common import Query, Reply
 
 NAME = "digest"
@@ -21,11 +20,9 @@ USAGE = (
 def answer(q: Query) -> Reply:
     settings = q.settings or load_settings()
     channel = settings.digest_channel
-    path = settings.state_file()
-    # Read only: before the first digest there is no state, and a preview must not create it.
-    store = StateStore(path) if channel and path.exists() else None
     now = datetime.now(UTC)
-    digest = upcoming(q.newsbot, store, channel, now, settings.digest_time, settings.tz)
+    # The channel's last digest, from the state the app shares with whoever posts it.
+    digest = upcoming(q.newsbot, q.state, channel, now, settings.digest_time, settings.tz)
     return Reply(
         NAME,
         preview_message(digest, q.newsbot.topic_label, settings.tz, q.command, channel),

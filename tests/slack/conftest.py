@@ -139,6 +139,8 @@ def server_env(stand_in: SlackStandIn, gate_dir: Path, **extra: str) -> dict[str
         NEWSBOT_LOG_FORMAT="json",
         NEWSBOT_LOG_LEVEL="DEBUG",
         FAKE_GATE_DIR=str(gate_dir),
+        # The state database (event ids) of the session's servers, never the user's folder.
+        NEWSBOT_DATA_DIR=str(gate_dir.with_name(f"{gate_dir.name}-data")),
         PYTHONPATH=str(ROOT),
     )
     env.update(extra)

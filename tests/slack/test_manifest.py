@@ -27,8 +27,12 @@ def manifest() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def app() -> App:
-    settings = load_settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SECRET)
+def app(tmp_path_factory: pytest.TempPathFactory) -> App:
+    settings = load_settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SECRET,
+        data_dir=tmp_path_factory.mktemp("data"),  # the state database
+    )
     client = WebClient(token=BOT_TOKEN, base_url="http://127.0.0.1:9/api/")  # never called
     return create_app(settings, FakeNewsbot(), client)  # type: ignore[arg-type]
 

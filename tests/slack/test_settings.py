@@ -12,7 +12,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot.app import TtlEventDedupe, create_app
+from bot.app import create_app
 from bot.settings import SettingsError, load_settings
 from handlers.ask import ThreadContext, ThreadMemory
 from tests.slack.conftest import BOT_TOKEN, SECRET
@@ -102,7 +102,7 @@ def test_serving_does_not_need_the_other_transports_credentials():
     load_settings(slack_bot_token=BOT_TOKEN, slack_app_token="xapp-1-A-1-x").check_for_serving()
 
 
-def test_app_builds_from_settings_alone_without_any_network_call(monkeypatch):
+def test_app_builds_from_settings_alone_without_any_network_call(monkeypatch, tmp_path):
     for name in list(os.environ):
         monkeypatch.delenv(name)
     stand_in = SlackStandIn()
@@ -112,6 +112,7 @@ def test_app_builds_from_settings_alone_without_any_network_call(monkeypatch):
             slack_signing_secret=SECRET,
             slack_api_url=stand_in.base_url,
             listener_workers=7,
+            data_dir=tmp_path,  # the state database
         )
         app = create_app(settings, FakeNewsbot())  # type: ignore[arg-type]
         assert stand_in.calls == []
@@ -128,16 +129,6 @@ def test_app_builds_from_settings_alone_without_any_network_call(monkeypatch):
 def test_app_without_bot_token_is_refused():
     with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN"):
         create_app(load_settings(), FakeNewsbot())  # type: ignore[arg-type]
-
-
-def test_event_dedupe_claims_once_within_the_ttl():
-    now = [0.0]
-    store = TtlEventDedupe(ttl_s=600, clock=lambda: now[0])
-    assert store.claim("Ev1") is True
-    assert store.claim("Ev1") is False
-    assert store.claim("Ev2") is True
-    now[0] = 601.0
-    assert store.claim("Ev1") is True  # forgotten after the TTL
 
 
 def test_thread_memory_forgets_old_and_least_recent_threads():

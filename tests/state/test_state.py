@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from structlog.testing import capture_logs
 
+from bot.app import dedupe_events
 from bot.ingest import Added, IngestReport
 from bot.settings import SettingsError, load_settings
 from bot.state import StateStore, feedback, ingest_ledger, metadata, open_state, schema_version
@@ -273,3 +274,18 @@ def test_the_opened_database_is_logged_without_its_password(postgres: PostgresSe
     [opened] = [e for e in logs if e["event"] == "state_opened"]
     assert opened["database"].startswith("postgresql+psycopg://newsbot:***@127.0.0.1:")
     assert "hunter2" not in str(logs)
+
+
+# --- when the database is down -------------------------------------------------------------
+
+
+class Unreachable:
+    def claim_event(self, event_id: str) -> bool:
+        raise sa.exc.OperationalError("INSERT", {}, ConnectionRefusedError("refused"))
+
+
+def test_events_are_answered_when_the_state_is_unreachable() -> None:
+    dedupe = dedupe_events(Unreachable())  # type: ignore[arg-type]
+    with capture_logs() as logs:
+        assert dedupe({"event_id": "Ev1"}, None, lambda: "answered") == "answered"
+    assert [e["event"] for e in logs] == ["slack_event_dedupe_failed"]
