@@ -192,7 +192,7 @@ def _annotated(rel: str, sig: str, article: Article) -> _Read:
     passages = _annotator.annotate(article)
     words = len(article.body.split())
     article = article.model_copy(update={"body": ""})  # the passages carry the text
-    return _Read(rel, sig, article, passages, [search_tokens(p.text) for p in passages], words)
+    return _Read(rel, sig, article, passages, [p.terms for p in passages], words)
 
 
 def _read_many(directory: Path, items: list[tuple[str, str]]) -> list[_Read]:

@@ -68,10 +68,11 @@ class PhraseMatcher:
         """Matches in ``words`` (stemmed); ``surface`` (unstemmed) serves "=word" entries.
         Where matches overlap the longest wins, unless ``overlapping`` asks for all."""
         found: list[Match] = []
+        by_first = self._by_first
         for i, w in enumerate(words):
-            first = list(self._by_first.get(w, ()))
-            if surface is not None:
-                first += self._by_first.get("=" + surface[i], ())
+            first = by_first.get(w, ())
+            if surface is not None and ("=" + surface[i]) in by_first:
+                first = [*first, *by_first["=" + surface[i]]]
             for toks, category in first:
                 end = _match_at(words, surface, i, toks)
                 if end is not None:

@@ -28,7 +28,7 @@ from itertools import pairwise
 
 from bot.lexicon import Lexicon, Match, Mention, Person, PhraseMatcher, Topic
 from bot.models import Article, Stance
-from bot.text import Token, cue_tokens, paragraphs, phrase_tokens, split_sentences
+from bot.text import Token, index_tokens, paragraphs, phrase_tokens, split_sentences
 
 CONTRA = {"support": "oppose", "oppose": "support"}
 # How far back a pronoun or role reference may point, in sentences.
@@ -55,6 +55,7 @@ class Passage:
     speakers: set[str] = field(default_factory=set)  # who speaks or acts: not mere objects
     topics: set[str] = field(default_factory=set)
     claims: list[Claim] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)  # BM25 terms, as ``search_tokens`` gives
 
 
 @dataclass
@@ -73,6 +74,7 @@ class _Sentence:
     topics: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     named: set[int] = field(default_factory=set)  # tokens that are part of a mention
     aside: set[int] = field(default_factory=set)  # ", who ...," and (...): not the subject's
+    terms: list[str] = field(default_factory=list)  # its BM25 terms
     open_quote: bool = False  # a quote runs on into the next sentence
 
 
@@ -121,7 +123,9 @@ class StanceAnnotator:
         passages = []
         for i, sent in enumerate(sentences):
             carried = _carried_topics(sentences, i)
-            passage = Passage(article.id, sent.start, sent.end, body[sent.start : sent.end])
+            passage = Passage(
+                article.id, sent.start, sent.end, body[sent.start : sent.end], terms=sent.terms
+            )
             passage.actors = {m.actor_id for _, m in sent.mentions}
             passage.speakers = {
                 m.actor_id for k, m in sent.mentions if not self._is_object(sent, k)
@@ -135,9 +139,7 @@ class StanceAnnotator:
     def _sentence(
         self, body: str, s: int, e: int, paragraph: int, in_quote: bool
     ) -> tuple[_Sentence, bool]:
-        tokens = [
-            Token(t.text, t.start + s, t.end + s, t.kind, t.surface) for t in cue_tokens(body[s:e])
-        ]
+        tokens, terms = index_tokens(body[s:e], s)
         words = [t.text for t in tokens]
         surface = [t.surface for t in tokens]
         quote_mask = []
@@ -165,6 +167,7 @@ class StanceAnnotator:
         )
         sent.topics = _topics(self.lx, words, surface)
         sent.open_quote = in_quote
+        sent.terms = terms
         sent.aside = _asides(words)
         sent.named = {
             k for k, t in enumerate(tokens) for _, m in mentions if m.start <= t.start < m.end
