@@ -199,6 +199,26 @@ def _read_many(directory: Path, items: list[tuple[str, str]]) -> list[_Read]:
     return [_read(directory, rel, sig) for rel, sig in items]
 
 
+def read_batches(
+    directory: Path, todo: list[tuple[str, str]], lexicons: dict[str, Any]
+) -> Iterator[list[_Read]]:
+    """The files of ``todo`` read and annotated, a batch at a time, on every core."""
+    batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
+    if len(todo) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        _start_worker(lexicons)
+        for batch in batches:
+            yield _read_many(directory, batch)
+        return
+    workers = os.cpu_count() or 2
+    chunk = max(1, min(100, BATCH // workers))
+    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(lexicons,)) as pool:
+        for batch in batches:
+            parts = [batch[i : i + chunk] for i in range(0, len(batch), chunk)]
+            yield [
+                r for part in pool.map(_read_many, [directory] * len(parts), parts) for r in part
+            ]
+
+
 def _signature(st: os.stat_result) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
 
@@ -299,7 +319,7 @@ class PassageIndex:
             counts = {"added": 0, "updated": 0, "removed": len(gone), "problems": 0}
             if gone:
                 self._apply([], gone)
-            for reads in self._read_batches(directory, todo):
+            for reads in read_batches(directory, todo, self.lexicons):
                 for r in reads:
                     kind = "problems" if r.problem else "updated" if r.rel in known else "added"
                     counts[kind] += 1
@@ -310,26 +330,6 @@ class PassageIndex:
             if todo or gone:
                 self._set("complete", "1")
             return Changes(**counts)
-
-    def _read_batches(self, directory: Path, todo: list[tuple[str, str]]) -> Iterator[list[_Read]]:
-        batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
-        if len(todo) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-            _start_worker(self.lexicons)
-            for batch in batches:
-                yield _read_many(directory, batch)
-            return
-        workers = os.cpu_count() or 2
-        chunk = max(1, min(100, BATCH // workers))
-        with ProcessPoolExecutor(
-            workers, initializer=_start_worker, initargs=(self.lexicons,)
-        ) as pool:
-            for batch in batches:
-                parts = [batch[i : i + chunk] for i in range(0, len(batch), chunk)]
-                yield [
-                    r
-                    for part in pool.map(_read_many, [directory] * len(parts), parts)
-                    for r in part
-                ]
 
     def _apply(self, reads: list[_Read], removed_paths: list[str]) -> None:
         """Write one batch: removed files and re-read files leave, read files enter."""
