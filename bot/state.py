@@ -4,7 +4,7 @@ de-duplication, the digest's claims and snapshots, the ingest ledger and the des
 SQLite by default (a file under the data folder), PostgreSQL when ``NEWSBOT_STATE_URL`` names
 one, through SQLAlchemy Core: the same statements run on both. Each decision that must be
 taken once is a single statement whose effect says who won (an insert that does nothing on a
-conflict, an update guarded by its ``WHERE``), so that neither database needs locks of ours.
+conflict, an update guarded by its ``WHERE``): no row is read, decided on, then written.
 
 Digests, exactly once per channel and day: a claim is a row taken before posting and completed
 after; a failed post releases it so that a retry posts; a claim older than ``stale_after`` (its
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("newsbot.state")
 
-# Raised when a change needs a migration: start-up migrates older schemas and refuses newer ones.
+# Raise it with each change of the tables: start-up migrates older schemas, refuses newer ones.
 SCHEMA_VERSION = 1
 # Slack redelivers an event up to three times within about five minutes.
 EVENT_TTL_S = 600.0
