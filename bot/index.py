@@ -240,6 +240,52 @@ def scan(directory: Path) -> dict[str, str]:
     return found
 
 
+def sync_files(
+    directory: Path,
+    known: dict[str, str],
+    lexicons: dict[str, Any],
+    apply: Callable[[list[_Read], list[str]], None],
+    progress: Progress | None = None,
+) -> Changes:
+    """The sync of every engine: ``known`` (path → signature) is what the index holds; new and
+    changed files are read and passed to ``apply`` a batch at a time, removed ones first."""
+    on_disk = scan(directory)
+    todo = sorted((rel, sig) for rel, sig in on_disk.items() if known.get(rel) != sig)
+    gone = sorted(set(known) - set(on_disk))
+    total, done = len(todo), 0
+    if progress:
+        progress(0, total)
+    counts = {"added": 0, "updated": 0, "removed": len(gone), "problems": 0}
+    if gone:
+        apply([], gone)
+    for reads in read_batches(directory, todo, lexicons):
+        for r in reads:
+            kind = "problems" if r.problem else "updated" if r.rel in known else "added"
+            counts[kind] += 1
+        apply(reads, [])
+        done += len(reads)
+        if progress:
+            progress(done, total)
+    return Changes(**counts)
+
+
+def admit(reads: list[_Read], owners: dict[str, str]) -> list[_Read]:
+    """The reads whose article enters the index. ``owners`` maps the batch's article ids to the
+    files that hold them and stay; a read whose id another file holds becomes a problem."""
+    entering: list[_Read] = []
+    for r in reads:
+        if r.article is None:
+            continue
+        owner = owners.get(r.article.id)
+        if owner is not None:  # the id belongs to another file that stays
+            r.problem = Problem(r.rel, 2, f"id {r.article.id!r} is already used by {owner}")
+            r.article = None
+            continue
+        owners[r.article.id] = r.rel
+        entering.append(r)
+    return entering
+
+
 # --- the generation ---------------------------------------------------------------------------
 
 
@@ -309,45 +355,18 @@ class PassageIndex:
         drop removed ones. One process at a time per generation (a file lock)."""
         with _locked(self.folder / ".sync.lock"):
             self.engine.reload()
-            on_disk = scan(directory)
             known = dict(self.db.execute("SELECT path, sig FROM files"))
-            todo = sorted((rel, sig) for rel, sig in on_disk.items() if known.get(rel) != sig)
-            gone = sorted(set(known) - set(on_disk))
-            total, done = len(todo), 0
-            if progress:
-                progress(0, total)
-            counts = {"added": 0, "updated": 0, "removed": len(gone), "problems": 0}
-            if gone:
-                self._apply([], gone)
-            for reads in read_batches(directory, todo, self.lexicons):
-                for r in reads:
-                    kind = "problems" if r.problem else "updated" if r.rel in known else "added"
-                    counts[kind] += 1
-                self._apply(reads, [])
-                done += len(reads)
-                if progress:
-                    progress(done, total)
-            if todo or gone:
+            changes = sync_files(directory, known, self.lexicons, self._apply, progress)
+            if changes:
                 self._set("complete", "1")
-            return Changes(**counts)
+            return changes
 
     def _apply(self, reads: list[_Read], removed_paths: list[str]) -> None:
         """Write one batch: removed files and re-read files leave, read files enter."""
         db = self.db
         paths = removed_paths + [r.rel for r in reads]
         leaving = _ids_of(db, paths)
-        owners = self._owners([r.article.id for r in reads if r.article], paths)
-        entering: list[_Read] = []
-        for r in reads:
-            if r.article is None:
-                continue
-            owner = owners.get(r.article.id)
-            if owner is not None:  # the id belongs to another file that stays
-                r.problem = Problem(r.rel, 2, f"id {r.article.id!r} is already used by {owner}")
-                r.article = None
-                continue
-            owners[r.article.id] = r.rel
-            entering.append(r)
+        entering = admit(reads, self._owners([r.article.id for r in reads if r.article], paths))
         count = sum(len(r.passages or ()) for r in entering)
         first = self._reserve(count)
         docs: list[IndexedPassage] = []
