@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from bot.corpus import Problem, shipped_corpus_dir
 from bot.errors import EmptyQuery, UnknownActor, UnknownTopic
@@ -39,6 +39,9 @@ from bot.settings import Settings
 from bot.stance import CONTRA, Claim, Passage
 from bot.text import cue_tokens, fold, search_tokens
 
+if TYPE_CHECKING:
+    from bot.opensearch_index import OpenSearchIndex
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -55,6 +58,17 @@ MIN_STRENGTH = 2
 EVIDENCE_POOL = 200
 MAX_EVIDENCE = 50
 SOURCES_LIMIT = 100
+
+
+def open_index(
+    settings: Settings, directory: Path, data_dir: Path, *, fresh: bool = False
+) -> PassageIndex | OpenSearchIndex:
+    """The current index of a corpus folder in the engine that NEWSBOT_ENGINE names."""
+    if settings.engine == "opensearch":
+        from bot.opensearch_index import OpenSearchIndex  # opensearch-py loads only if chosen
+
+        return OpenSearchIndex.for_folder(directory, data_dir, fresh=fresh, settings=settings)
+    return PassageIndex.for_folder(directory, data_dir, fresh=fresh)
 
 
 def _consistent(method: Callable[P, R]) -> Callable[P, R]:
@@ -74,17 +88,19 @@ class Newsbot:
     def __init__(
         self,
         lexicon: Lexicon,
-        index: PassageIndex,
+        index: PassageIndex | OpenSearchIndex,
         corpus_dir: Path | None = None,
         data_dir: Path | None = None,
+        settings: Settings | None = None,
     ) -> None:
+        self._settings = settings
         self._lock = threading.RLock()
         self._refreshing = threading.Lock()  # one sync or switch at a time
         self.corpus_dir = corpus_dir
         self.data_dir = data_dir
         self._use(lexicon, index)
 
-    def _use(self, lexicon: Lexicon, index: PassageIndex) -> None:
+    def _use(self, lexicon: Lexicon, index: PassageIndex | OpenSearchIndex) -> None:
         index.commit_lock = self._lock
         self.lexicon = lexicon
         self.index = index
@@ -102,19 +118,20 @@ class Newsbot:
         *,
         sync: bool = True,
         progress: Progress | None = None,
+        settings: Settings | None = None,
     ) -> Newsbot:
         """Open the corpus folder's index (building it the first time). ``sync`` first brings
         it up to date with the folder; a server passes False to answer at once and syncs in the
-        background."""
-        settings = Settings()
+        background. ``settings`` default to the environment's."""
+        settings = settings or Settings()
         folder = Path(corpus_dir or settings.corpus_dir or shipped_corpus_dir())
         data = Path(data_dir) if data_dir else settings.data_dir
-        index = PassageIndex.for_folder(folder, data)
+        index = open_index(settings, folder, data)
         if sync or not index.is_current():
             index.sync(folder, progress)
             if not index.is_current():
                 index.switch_to()
-        return cls(index.lexicon, index, folder, data)
+        return cls(index.lexicon, index, folder, data, settings)
 
     def refresh(self, progress: Progress | None = None, *, reindex: bool = False) -> bool:
         """Bring the index up to date with the corpus folder: new, changed and removed files
@@ -124,7 +141,8 @@ class Newsbot:
         if self.corpus_dir is None or self.data_dir is None:
             return False  # an in-memory corpus has no folder to follow
         with self._refreshing:  # a tick and a /ukraine add never race each other
-            index = PassageIndex.for_folder(self.corpus_dir, self.data_dir, fresh=reindex)
+            settings = self._settings or Settings()
+            index = open_index(settings, self.corpus_dir, self.data_dir, fresh=reindex)
             if index.folder == self.index.folder:
                 index.close()
                 changes = self.index.sync(self.corpus_dir, progress)

@@ -114,6 +114,30 @@ class Settings(BaseSettings):
     state_url: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("NEWSBOT_STATE_URL", "state_url")
     )
+    # --- the retrieval engine: embedded (tantivy + SQLite in the data folder) or OpenSearch ---
+    engine: Literal["embedded", "opensearch"] = Field(
+        default="embedded", validation_alias=AliasChoices("NEWSBOT_ENGINE", "engine")
+    )
+    # A secret: it may hold the credentials (https://user:password@host:9200).
+    opensearch_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENSEARCH_URL", "opensearch_url")
+    )
+    opensearch_user: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENSEARCH_USER", "opensearch_user")
+    )
+    opensearch_password: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENSEARCH_PASSWORD", "opensearch_password"),
+    )
+    # Every index and alias newsbot makes starts with it: several installs share a cluster.
+    opensearch_index_prefix: str = Field(
+        default="newsbot",
+        validation_alias=AliasChoices("OPENSEARCH_INDEX_PREFIX", "opensearch_index_prefix"),
+    )
+    opensearch_verify_certs: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("OPENSEARCH_VERIFY_CERTS", "opensearch_verify_certs"),
+    )
     digest_channel: str | None = Field(
         default=None, validation_alias=AliasChoices("DIGEST_CHANNEL", "digest_channel")
     )
@@ -156,6 +180,27 @@ class Settings(BaseSettings):
         if not isinstance(value, str) or not value.strip():
             return None
         return database_url(value.strip())
+
+    @field_validator("opensearch_url", mode="before")
+    @classmethod
+    def _opensearch_url(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str) or not value.strip():
+            return None
+        parsed = urlparse(value.strip())
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            # Never the value: it may hold a password.
+            raise ValueError("must be an http(s) URL such as https://user:password@host:9200")
+        return value.strip()
+
+    @field_validator("opensearch_index_prefix")
+    @classmethod
+    def _index_prefix(cls, value: str) -> str:
+        # OpenSearch index names are lowercase, without spaces or any of \ / * ? " < > | , #.
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,59}", value):
+            raise ValueError("must be lowercase letters, digits, '-', '_' or '.', e.g. newsbot")
+        return value
 
     @field_validator("feeds", mode="before")
     @classmethod
@@ -260,6 +305,11 @@ class Settings(BaseSettings):
     def state_database(self) -> str | Path:
         """The state database: NEWSBOT_STATE_URL's SQLAlchemy URL, else the SQLite file."""
         return secret(self.state_url) or self.state_file()
+
+    def check_engine(self) -> None:
+        """Refuses NEWSBOT_ENGINE=opensearch without a cluster to talk to."""
+        if self.engine == "opensearch" and self.opensearch_url is None:
+            raise SettingsError("OPENSEARCH_URL not set: NEWSBOT_ENGINE=opensearch needs it")
 
     def check_for_serving(self) -> None:
         """Refuses to serve without the credentials that the chosen transport needs."""
