@@ -1,5 +1,5 @@
-"""Fixtures shared by the tests: one index of the shipped corpus per session, and a PostgreSQL
-server of the session's own for the state tests."""
+"""Fixtures shared by the tests: one index of the shipped corpus per session and engine, an
+OpenSearch cluster (or its stand-in) and a PostgreSQL server of the session's own."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pytest
 from hypothesis import settings
 
 from bot import Newsbot
+from bot.settings import Settings
+from tests.opensearch import OpenSearchUnavailable, cluster
 from tests.postgres import PostgresServer, PostgresUnavailable
 from tests.postgres import start as start_postgres
 
@@ -25,11 +27,37 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
 # Read once at start: the fixtures of tests/slack and tests/digest remove NEWSBOT_* variables.
 SKIP_POSTGRES = os.environ.get("NEWSBOT_SKIP_POSTGRES") == "1"
+# A real cluster to run the OpenSearch tests against; unset, a stand-in (tests/opensearch.py).
+OPENSEARCH_URL = os.environ.get("OPENSEARCH_URL") or None
+ENGINES = ["embedded", "opensearch"]
 
 
 @pytest.fixture(scope="session")
-def newsbot(tmp_path_factory: pytest.TempPathFactory) -> Newsbot:
+def opensearch() -> Iterator[Settings]:
+    """Settings for the session's OpenSearch: a stand-in, or OPENSEARCH_URL's cluster. Where
+    neither answers, the OpenSearch tests fail: they never skip."""
+    try:
+        with cluster(OPENSEARCH_URL) as settings:
+            yield settings
+    except OpenSearchUnavailable as err:
+        pytest.fail(f"OpenSearch stand-in could not be started: {err}")
+
+
+@pytest.fixture(scope="session")
+def embedded_newsbot(tmp_path_factory: pytest.TempPathFactory) -> Newsbot:
     return Newsbot.open(data_dir=tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="session")
+def opensearch_newsbot(tmp_path_factory: pytest.TempPathFactory, opensearch: Settings) -> Newsbot:
+    return Newsbot.open(data_dir=tmp_path_factory.mktemp("data"), settings=opensearch)
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def newsbot(request: pytest.FixtureRequest) -> Newsbot:
+    """The shipped corpus's bot, once per engine: every test that takes it runs on both."""
+    bot: Newsbot = request.getfixturevalue(f"{request.param}_newsbot")
+    return bot
 
 
 @pytest.fixture(scope="session")
