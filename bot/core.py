@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from bot.corpus import Problem, shipped_corpus_dir
 from bot.errors import EmptyQuery, UnknownActor, UnknownTopic
-from bot.index import PassageIndex, Progress, Tally, key, utc_text
+from bot.index import PassageIndex, Progress, Tally, utc_text
 from bot.lexicon import Actor, Lexicon, Topic
 from bot.models import (
     ActorRef,
@@ -55,8 +55,8 @@ VERB = {
 MIN_STRENGTH = 2
 # Claims read per actor × topic for its quotes (the stance itself counts every vote), and
 # quotes kept: renderers show a few, the JSON shows these.
-EVIDENCE_POOL = 200
-MAX_EVIDENCE = 50
+EVIDENCE_POOL = 60
+MAX_EVIDENCE = 20
 SOURCES_LIMIT = 100
 
 
@@ -324,23 +324,18 @@ class Newsbot:
     # --- internals ---------------------------------------------------------------------------
 
     def _position(self, actor: Actor, topic: Topic) -> Position | None:
-        """The stored votes decide the stance; the quotes are the strongest claims, in BM25
-        order for the topic where strength ties."""
+        """The stored votes decide the stance; the quotes are the strongest claims, the most
+        recent reporting first where strength ties (positions move)."""
         verdict = _verdict(self.index.tallies((actor.id, topic.id)))
         if verdict is None:
             return None
         claims = self.index.claims(actor.id, topic.id, EVIDENCE_POOL)
         if not any(c.stance == verdict.stance for _, c in claims):
             claims += self.index.claims(actor.id, topic.id, MAX_EVIDENCE, verdict.stance)
-        terms = search_tokens(" ".join(topic.search_terms), query=True)
-        hits = self.index.engine.search(terms, EVIDENCE_POOL, key=key(actor.id, topic.id))
-        rank = {pid: i for i, (pid, _) in enumerate(hits)}
         passages = self.index.passages(pid for pid, _ in claims)
-        found = [
-            (passages[pid], c)
-            for pid, c in sorted(claims, key=lambda pc: rank.get(pc[0], len(rank)))
-            if pid in passages
-        ]
+        found = [(passages[pid], c) for pid, c in claims if pid in passages]
+        articles = self._articles({p.article_id for p, _ in found})
+        found.sort(key=lambda pc: articles[pc[0].article_id].published or date.min, reverse=True)
         ordered = _ordered(found, verdict.stance)[:MAX_EVIDENCE]
         evidence = [self._evidence(p, c) for p, c in ordered]
         # The summary names who said it where the evidence names someone.
@@ -383,6 +378,10 @@ class Newsbot:
             f"{agreeing} of {total} source{'s' if total != 1 else ''}; "
             f"key words “{lead.cue}” ({who}{when})."
         )
+
+    def _articles(self, ids: set[str]) -> dict[str, ArticleInfo]:
+        found = {a: self.index.article(a) for a in ids}
+        return {a: info for a, info in found.items() if info is not None}
 
     def _quoted(self, passage: Passage) -> dict[str, object]:
         art = self.index.article(passage.article_id)
@@ -475,8 +474,8 @@ def _verdict(tallies: list[Tally]) -> Verdict | None:
 
 
 def _ordered(found: list[tuple[Passage, Claim]], stance: str) -> list[tuple[Passage, Claim]]:
-    """Evidence for the overall stance first, strongest first, then the dissent; BM25 rank
-    (the order of ``found``) breaks ties. One item per passage."""
+    """Evidence for the overall stance first, strongest first, then the dissent; the order of
+    ``found`` (newest first) breaks ties. One item per passage."""
     seen: set[tuple[str, int]] = set()
     out = []
     ranked = sorted(

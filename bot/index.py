@@ -47,7 +47,7 @@ from bot.retrieval import IndexedPassage, TantivyEngine
 from bot.stance import Claim, Passage, StanceAnnotator
 from bot.text import search_tokens
 
-FORMAT = 3  # bump when the stored layout or the annotation changes meaning
+FORMAT = 4  # bump when the stored layout or the annotation changes meaning
 KEEP = 2  # generations kept per corpus folder: the current one and the one before
 BATCH = 2000  # articles per commit: bounds memory and what a crash costs
 PARALLEL_FROM = 200  # below this many changed files, worker processes cost more than they save
@@ -73,38 +73,47 @@ CREATE TABLE IF NOT EXISTS claims (
     topic TEXT NOT NULL, stance TEXT NOT NULL, strength INTEGER NOT NULL, cue TEXT NOT NULL,
     speaker TEXT
 );
-CREATE INDEX IF NOT EXISTS claims_pair ON claims (actor_id, topic, strength DESC);
+CREATE INDEX IF NOT EXISTS claims_pair ON claims (actor_id, topic, strength, pid);
 CREATE INDEX IF NOT EXISTS claims_article ON claims (article_id);
--- One vote per article, actor and topic: its strongest claim. Stance and board aggregate these.
+-- One vote per article, actor and topic: its strongest claim. ``source`` is the article a
+-- copy was republished from (``duplicate_of``), else the article itself.
 CREATE TABLE IF NOT EXISTS votes (
-    article_id TEXT NOT NULL, actor_id TEXT NOT NULL, topic TEXT NOT NULL,
-    stance TEXT NOT NULL, strength INTEGER NOT NULL,
+    article_id TEXT NOT NULL, source TEXT NOT NULL, actor_id TEXT NOT NULL, topic TEXT NOT NULL,
+    stance TEXT NOT NULL, strength INTEGER NOT NULL, published TEXT,
     PRIMARY KEY (actor_id, topic, article_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS votes_article ON votes (article_id);
+CREATE INDEX IF NOT EXISTS votes_source ON votes (source);
+-- One vote per source: a wire story carried by several outlets counts once. Kept up to date
+-- at every write, so that a stance reads one covering index and the board one scan.
+CREATE TABLE IF NOT EXISTS source_votes (
+    actor_id TEXT NOT NULL, topic TEXT NOT NULL, source TEXT NOT NULL,
+    stance TEXT NOT NULL, strength INTEGER NOT NULL, published TEXT,
+    PRIMARY KEY (actor_id, topic, source)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS source_votes_tally
+    ON source_votes (actor_id, topic, stance, strength, published);
 """
 
-# Per source (a wire story carried by several outlets is one source: its first copy), the
-# strongest vote; then per stance its weight, its sources and its newest reporting.
+# The strongest vote of each source; as within an article (``vote``) a caveat qualifies a yes
+# at equal strength, and otherwise the copy with the first id wins. A source's reporting date
+# is the source article's.
+BEST_PER_SOURCE = """
+SELECT actor_id, topic, source, stance, strength, published FROM (
+    SELECT v.actor_id, v.topic, v.source, v.stance, v.strength,
+           COALESCE(s.published, v.published) AS published,
+           ROW_NUMBER() OVER (
+               PARTITION BY v.actor_id, v.topic, v.source
+               ORDER BY v.strength DESC, v.stance = 'support', v.article_id
+           ) AS n
+    FROM votes v LEFT JOIN articles s ON s.id = v.source
+    WHERE {where}
+) WHERE n = 1
+"""
+# Per actor × topic × stance: summed strength, sources, newest reporting, strongest vote.
 TALLY = """
-WITH v AS (
-    SELECT v.actor_id, v.topic, v.stance, v.strength, v.article_id,
-           COALESCE(d.id, a.id) AS source, COALESCE(d.published, a.published) AS published
-    FROM votes v
-    JOIN articles a ON a.id = v.article_id
-    LEFT JOIN articles d ON d.id = a.duplicate_of
-    {where}
-), best AS (
-    SELECT *, ROW_NUMBER() OVER (
-        PARTITION BY actor_id, topic, source
-        -- as within an article (``vote``): a caveat qualifies a yes at equal strength;
-        -- otherwise the copy first ingested under its id order
-        ORDER BY strength DESC, stance = 'support', article_id
-    ) AS n
-    FROM v
-)
 SELECT actor_id, topic, stance, SUM(strength), COUNT(*), MAX(published), MAX(strength)
-FROM best WHERE n = 1 GROUP BY actor_id, topic, stance
+FROM ({votes}) {where} GROUP BY actor_id, topic, stance
 """
 
 
@@ -382,6 +391,9 @@ class PassageIndex:
         ids = leaving | {r.article.id for r in entering if r.article}
         self.engine.write(sorted(ids), docs)
         with self.commit_lock, db:
+            sources = _sources_of(db, sorted(leaving)) | {
+                r.article.duplicate_of or r.article.id for r in entering if r.article
+            }
             _delete_articles(db, sorted(leaving))
             db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in removed_paths])
             db.executemany(
@@ -389,7 +401,8 @@ class PassageIndex:
             )
             db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?)", _passage_rows(rows))
             db.executemany("INSERT INTO claims VALUES (?,?,?,?,?,?,?,?)", _claim_rows(rows))
-            db.executemany("INSERT INTO votes VALUES (?,?,?,?,?)", _vote_rows(entering))
+            db.executemany("INSERT INTO votes VALUES (?,?,?,?,?,?,?)", _vote_rows(entering))
+            _recount(db, sorted(sources))
             db.executemany(
                 "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
                 [
@@ -510,11 +523,12 @@ class PassageIndex:
     def claims(
         self, actor_id: str, topic: str, limit: int, stance: str | None = None
     ) -> list[tuple[int, Claim]]:
-        """The pair's claims (of one ``stance``, or all), strongest first."""
+        """The pair's claims (of one ``stance``, or all), strongest first, then the most
+        recently indexed."""
         only = "AND stance = ?" if stance else ""
         rows = self.db.execute(
             "SELECT pid, actor_id, topic, stance, strength, cue, speaker FROM claims "
-            f"WHERE actor_id = ? AND topic = ? {only} ORDER BY strength DESC, pid LIMIT ?",
+            f"WHERE actor_id = ? AND topic = ? {only} ORDER BY strength DESC, pid DESC LIMIT ?",
             (actor_id, topic, *([stance] if stance else []), limit),
         )
         return [(pid, Claim(*rest)) for pid, *rest in rows]
@@ -523,16 +537,19 @@ class PassageIndex:
         self, pair: tuple[str, str] | None = None, exclude: Iterable[str] = ()
     ) -> list[Tally]:
         """The votes summed per actor × topic × stance (one pair, or all for the board);
-        ``exclude`` leaves articles out."""
+        ``exclude`` leaves articles out (then the votes per source are counted afresh)."""
         where, args = [], []
         if pair:
-            where.append("v.actor_id = ? AND v.topic = ?")
+            where.append("actor_id = ? AND topic = ?")
             args += list(pair)
         excluded = sorted(exclude)
         if excluded:
-            where.append(f"v.article_id NOT IN ({','.join('?' * len(excluded))})")
-            args += excluded
-        sql = TALLY.format(where=f"WHERE {' AND '.join(where)}" if where else "")
+            marks = ",".join("?" * len(excluded))
+            votes = BEST_PER_SOURCE.format(where=f"v.article_id NOT IN ({marks})")
+            args = excluded + args
+        else:
+            votes = "SELECT * FROM source_votes"
+        sql = TALLY.format(votes=votes, where=f"WHERE {' AND '.join(where)}" if where else "")
         return [
             Tally(a, t, s, w, n, date.fromisoformat(p) if p else None, m)
             for a, t, s, w, n, p, m in self.db.execute(sql, args)
@@ -614,9 +631,32 @@ def _vote_rows(reads: list[_Read]) -> Iterator[tuple[Any, ...]]:
         for p in r.passages:
             for c in p.claims:
                 by_pair.setdefault((c.actor_id, c.topic), []).append(c)
+        a = r.article
+        published = a.published.isoformat() if a.published else None
         for (actor_id, topic), claims in by_pair.items():
             best = vote(claims)
-            yield (r.article.id, actor_id, topic, best.stance, best.strength)
+            source = a.duplicate_of or a.id
+            yield (a.id, source, actor_id, topic, best.stance, best.strength, published)
+
+
+def _sources_of(db: sqlite3.Connection, ids: list[str]) -> set[str]:
+    out: set[str] = set()
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        out |= {
+            s
+            for (s,) in db.execute(f"SELECT source FROM votes WHERE article_id IN ({marks})", chunk)
+        }
+    return out
+
+
+def _recount(db: sqlite3.Connection, sources: list[str]) -> None:
+    """The one vote per source of every source this batch touched."""
+    for chunk in _chunks(sources):
+        marks = ",".join("?" * len(chunk))
+        db.execute(f"DELETE FROM source_votes WHERE source IN ({marks})", chunk)
+        best = BEST_PER_SOURCE.format(where=f"v.source IN ({marks})")
+        db.execute(f"INSERT INTO source_votes {best}", chunk)
 
 
 def _ids_of(db: sqlite3.Connection, paths: list[str]) -> set[str]:
@@ -639,7 +679,7 @@ def _delete_articles(db: sqlite3.Connection, ids: list[str]) -> None:
         ("passages", "article_id"),
         ("claims", "article_id"),
         ("votes", "article_id"),
-    ):
+    ):  # source_votes: recounted by the caller
         db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(i,) for i in ids])
 
 

@@ -181,3 +181,24 @@ def test_every_board_cell_is_the_stance_answer(newsbot: Newsbot) -> None:
             cell.sources_agreeing,
             cell.disagreement,
         )
+
+
+def test_the_stored_votes_per_source_are_the_votes_counted_afresh(newsbot: Newsbot) -> None:
+    """``source_votes`` is kept up to date at every write; the digest's "before" board counts
+    the same votes afresh. Excluding an article that is not there must change nothing."""
+    assert newsbot.board(exclude={"no-such-article"}) == newsbot.board()
+
+
+def test_a_wire_copy_is_one_source_even_when_it_votes_stronger(
+    folder: Path, tmp_path: Path
+) -> None:
+    copy = "---\nid: c\ntitle: C\nduplicate_of: a\n---\nNorway has ruled out troops for Ukraine.\n"
+    (folder / "c.md").write_text(copy)
+    newsbot = Newsbot.open(folder, tmp_path / "data")
+    [position] = newsbot.stance("Norway", "troops").positions
+    assert (position.stance, position.sources_agreeing) == ("oppose", 1)
+    (folder / "a.md").unlink()  # the first copy goes: the copy still stands for the story
+    newsbot.refresh()
+    [position] = newsbot.stance("Norway", "troops").positions
+    assert (position.stance, position.sources_agreeing) == ("oppose", 1)
+    assert newsbot.board(exclude={"zzz"}) == newsbot.board()

@@ -245,9 +245,9 @@ def test_a_long_digest_is_threaded_paced_and_within_limits(
     assert header.body["metadata"]["event_payload"] == {"date": f"{DAY}"}
     assert all(r.body["thread_ts"] == run.ts and "metadata" not in r.body for r in replies)
     gaps = [b.at - a.at for a, b in itertools.pairwise(calls)]
-    # The stand-in stamps a call when its thread gets to it; on a loaded machine that can lag
-    # the arrival by a little, so the bound leaves room (unpaced replies would be ~0 apart).
-    assert min(gaps) >= pace * 0.6, gaps
+    # The stand-in stamps a call when its thread gets to it; on a loaded machine one stamp can
+    # lag and shorten the gap after it, never the whole span (unpaced calls are ~0 apart).
+    assert calls[-1].at - calls[0].at >= pace * len(gaps) * 0.7, gaps
     seen = []
     for call in calls:
         assert call.body["text"]  # the notification text of every message
