@@ -334,10 +334,13 @@ class Newsbot:
             claims += self.index.claims(actor.id, topic.id, MAX_EVIDENCE, verdict.stance)
         passages = self.index.passages(pid for pid, _ in claims)
         found = [(passages[pid], c) for pid, c in claims if pid in passages]
-        articles = self._articles({p.article_id for p, _ in found})
+        articles = self.index.articles_by_id(p.article_id for p, _ in found)
         found.sort(key=lambda pc: articles[pc[0].article_id].published or date.min, reverse=True)
         ordered = _ordered(found, verdict.stance)[:MAX_EVIDENCE]
-        evidence = [self._evidence(p, c) for p, c in ordered]
+        evidence = [
+            Evidence(**_quoted(p, articles[p.article_id]), stance=c.stance, speaker=c.speaker)
+            for p, c in ordered
+        ]
         # The summary names who said it where the evidence names someone.
         winners = [
             (c, e)
@@ -379,29 +382,13 @@ class Newsbot:
             f"key words “{lead.cue}” ({who}{when})."
         )
 
-    def _articles(self, ids: set[str]) -> dict[str, ArticleInfo]:
-        found = {a: self.index.article(a) for a in ids}
-        return {a: info for a, info in found.items() if info is not None}
-
-    def _quoted(self, passage: Passage) -> dict[str, object]:
-        art = self.index.article(passage.article_id)
-        assert art is not None  # passages and articles commit together
-        return {
-            "quote": passage.text,
-            "article_id": art.id,
-            "title": art.title,
-            "outlet": art.outlet,
-            "url": art.url,
-            "published": art.published,
-        }
-
-    def _evidence(self, passage: Passage, claim: Claim) -> Evidence:
-        return Evidence(**self._quoted(passage), stance=claim.stance, speaker=claim.speaker)
-
     def _hits(self, hits: list[tuple[int, float]]) -> list[SearchHit]:
         passages = self.index.passages(pid for pid, _ in hits)
+        articles = self.index.articles_by_id(p.article_id for p in passages.values())
         return [
-            SearchHit(**self._quoted(passages[pid]), score=round(score, 4))
+            SearchHit(
+                **_quoted(passages[pid], articles[passages[pid].article_id]), score=round(score, 4)
+            )
             for pid, score in hits
             if pid in passages  # a pid of a batch that crashed before its rows were written
         ]
@@ -439,6 +426,17 @@ class Newsbot:
             or topic.weak.find(words, surface)
             or topic.id in fold(text)
         ]
+
+
+def _quoted(passage: Passage, art: ArticleInfo) -> dict[str, object]:
+    return {
+        "quote": passage.text,
+        "article_id": art.id,
+        "title": art.title,
+        "outlet": art.outlet,
+        "url": art.url,
+        "published": art.published,
+    }
 
 
 def _ref(actor: Actor) -> ActorRef:

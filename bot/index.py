@@ -478,6 +478,14 @@ class PassageIndex:
         row = self.db.execute(f"{_ARTICLE} WHERE id = ?", (article_id,)).fetchone()
         return _article_info(row) if row else None
 
+    def articles_by_id(self, ids: Iterable[str]) -> dict[str, ArticleInfo]:
+        out: dict[str, ArticleInfo] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(f"{_ARTICLE} WHERE id IN ({marks})", chunk):
+                out[row[0]] = _article_info(row)
+        return out
+
     def articles(
         self, *, limit: int | None = None, ingested: tuple[str, str] | None = None
     ) -> list[ArticleInfo]:

@@ -664,6 +664,10 @@ class OpenSearchIndex:
             return ArticleInfo(**_article_fields(d["_source"]))
         return None
 
+    def articles_by_id(self, ids: Iterable[str]) -> dict[str, ArticleInfo]:
+        docs = self._search_ids("articles", sorted(set(ids)), True)
+        return {d["_source"]["id"]: ArticleInfo(**_article_fields(d["_source"])) for d in docs}
+
     def articles(
         self, *, limit: int | None = None, ingested: tuple[str, str] | None = None
     ) -> list[ArticleInfo]:
@@ -707,14 +711,15 @@ class OpenSearchIndex:
     def claims(
         self, actor_id: str, topic: str, limit: int, stance: str | None = None
     ) -> list[tuple[int, Claim]]:
-        """The pair's claims (of one ``stance``, or all), strongest first."""
+        """The pair's claims (of one ``stance``, or all), strongest first, then the most
+        recently indexed."""
         only = [{"term": {"actor": actor_id}}, {"term": {"topic": topic}}]
         if stance:
             only.append({"term": {"stance": stance}})
         body = {
             "size": limit,
             "query": {"bool": {"filter": only}},
-            "sort": [{"strength": "desc"}, {"pid": "asc"}, {"seq": "asc"}],
+            "sort": [{"strength": "desc"}, {"pid": "desc"}, {"seq": "asc"}],
         }
         hits = self.client.search(index=self._name("claims"), body=body)["hits"]["hits"]
         return [
