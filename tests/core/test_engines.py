@@ -1,0 +1,110 @@
+"""The two engines answer alike: on the seed corpus every actor gets the same stances, and the
+board, with or without the digest's excluded articles, is the same; wire copies count once on
+both. The OpenSearch side runs on the session's stand-in or OPENSEARCH_URL's cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot import Newsbot
+from bot.index import Tally
+from bot.settings import Settings
+from tests.eval.harness import evaluate_gold
+
+
+def positions(newsbot: Newsbot, actor: str) -> list[tuple[object, ...]]:
+    return [
+        (p.topic, p.stance, p.confidence, p.sources_agreeing, p.disagreement, p.summary)
+        for p in newsbot.stance(actor).positions
+    ]
+
+
+def test_every_actor_has_the_same_stances_on_both_engines(
+    embedded_newsbot: Newsbot, opensearch_newsbot: Newsbot
+) -> None:
+    for actor in embedded_newsbot.lexicon.actors:
+        assert positions(opensearch_newsbot, actor) == positions(embedded_newsbot, actor), actor
+
+
+def test_the_seed_gold_stances_are_answered_alike(
+    embedded_newsbot: Newsbot, opensearch_newsbot: Newsbot
+) -> None:
+    ours = [(o.item["actor"], o.item["topic"], o.got) for o in evaluate_gold(opensearch_newsbot)]
+    theirs = [(o.item["actor"], o.item["topic"], o.got) for o in evaluate_gold(embedded_newsbot)]
+    assert ours == theirs
+
+
+def test_the_evidence_is_the_same_quotes(
+    embedded_newsbot: Newsbot, opensearch_newsbot: Newsbot
+) -> None:
+    for actor in ("poland", "italy", "united_kingdom", "germany"):
+        for a, b in zip(
+            embedded_newsbot.stance(actor).positions,
+            opensearch_newsbot.stance(actor).positions,
+            strict=True,
+        ):
+            assert {e.quote for e in a.evidence} == {e.quote for e in b.evidence}, (actor, a.topic)
+
+
+def test_the_board_and_the_digest_before_picture_are_the_same(
+    embedded_newsbot: Newsbot, opensearch_newsbot: Newsbot
+) -> None:
+    assert opensearch_newsbot.board() == embedded_newsbot.board()
+    newest = embedded_newsbot.sources().articles[0].id
+    assert opensearch_newsbot.board({newest}) == embedded_newsbot.board({newest})
+
+
+COPIES = {
+    "a.md": "---\nid: a\ntitle: A\npublished: 2025-03-01\n---\nNorway is ready to send troops.\n",
+    # A wire copy that says it more strongly, and one published later.
+    "c.md": (
+        "---\nid: c\ntitle: C\nduplicate_of: a\npublished: 2025-03-04\n---\n"
+        "Norway has ruled out sending troops to Ukraine.\n"
+    ),
+    "d.md": (
+        "---\nid: d\ntitle: D\nduplicate_of: a\npublished: 2025-03-05\n---\n"
+        "Norway is ready to send troops to Ukraine.\n"
+    ),
+    "s.md": "---\nid: s\ntitle: S\npublished: 2025-03-02\n---\nSweden will send troops.\n",
+}
+
+
+def tallies(newsbot: Newsbot, exclude: frozenset[str] = frozenset()) -> list[Tally]:
+    return sorted(newsbot.index.tallies(exclude=exclude), key=lambda t: (t.actor_id, t.stance))
+
+
+def test_wire_copies_count_once_on_both_engines_as_they_come_and_go(
+    tmp_path: Path, opensearch: Settings
+) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name, text in COPIES.items():
+        (folder / name).write_text(text)
+    embedded = Newsbot.open(folder, tmp_path / "embedded")
+    cluster = Newsbot.open(folder, tmp_path / "os", settings=opensearch)
+
+    def same() -> None:
+        assert tallies(cluster) == tallies(embedded)
+        for left_out in (frozenset("a"), frozenset("c"), frozenset("cd"), frozenset("s")):
+            assert tallies(cluster, left_out) == tallies(embedded, left_out), left_out
+
+    same()
+    (folder / "a.md").unlink()  # the source goes; its copies still stand for it
+    assert embedded.refresh() and cluster.refresh()
+    same()
+    (folder / "a.md").write_text(COPIES["a.md"].replace("2025-03-01", "2025-02-20"))
+    (folder / "c.md").unlink()
+    assert embedded.refresh() and cluster.refresh()
+    same()
+
+
+@pytest.mark.parametrize("query", ["troops Ukraine", "US backstop", "sanctions Russia"])
+def test_search_finds_the_same_best_passage(
+    embedded_newsbot: Newsbot, opensearch_newsbot: Newsbot, query: str
+) -> None:
+    ours = opensearch_newsbot.search(query, k=5).results
+    theirs = embedded_newsbot.search(query, k=5).results
+    assert ours[0].quote == theirs[0].quote
+    assert len({r.quote for r in ours} & {r.quote for r in theirs}) >= 4
