@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from bot import render
-from bot.core import Newsbot
+from bot.core import Newsbot, open_index
 from bot.corpus import CorpusError, load_corpus, shipped_corpus_dir
 from bot.digest import digest_of, due_day
 from bot.errors import EmptyQuery, NewsbotError
@@ -30,6 +30,7 @@ EXAMPLES = """examples:
   newsbot sources --limit 20
   newsbot board
   newsbot reindex
+  newsbot reindex --engine opensearch
   newsbot ingest notes.md export.jsonl https://example.com/article --corpus desk-corpus/
   newsbot ingest --feeds
   newsbot digest --dry-run
@@ -86,9 +87,14 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--post", action="store_true", help="post it, once per channel and date")
     s.add_argument("--json", action="store_true", help="print it as JSON (not with --post)")
 
-    sub.add_parser(
+    s = sub.add_parser(
         "reindex",
         help="rebuild the index beside the one in use, then switch (after editing the lexicons)",
+    )
+    s.add_argument(
+        "--engine",
+        choices=["embedded", "opensearch"],
+        help="build it in this engine (env NEWSBOT_ENGINE): opensearch migrates the corpus",
     )
     sub.add_parser("serve", help="run the Slack app (settings from the environment)")
     return p
@@ -132,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ingest":
             return _ingest(settings, args, err)
         if args.command == "reindex":
+            if args.engine:
+                settings = settings.model_copy(update={"engine": args.engine})
             return _reindex(settings, err)
         with progress_bar(err, "indexing") as step:
             bot = Newsbot.open(corpus_dir, data_dir, progress=step)
@@ -180,16 +188,18 @@ def _ingest(settings: Settings, args: argparse.Namespace, err: Console) -> int:
 
 def _reindex(settings: Settings, err: Console) -> int:
     """A new index from every file, built while the current one keeps answering (a running
-    ``newsbot serve`` switches to it at its next refresh)."""
-    bot = Newsbot.open(settings.corpus_dir, settings.data_dir, sync=False)
+    ``newsbot serve`` switches to it at its next refresh). Built once: the first reindex into
+    OpenSearch is the migration of the corpus."""
+    folder = settings.corpus_dir or shipped_corpus_dir()
+    index = open_index(settings, folder, settings.data_dir, fresh=True)
     with progress_bar(err, "reindexing") as step:
-        bot.refresh(step, reindex=True)
-    info = bot.info()
-    for problem in bot.problems:
+        index.sync(folder, step)
+    index.switch_to()
+    articles, passages = index.counts()
+    for problem in index.problems():
         err.print(f"skipped {problem}", markup=False, highlight=False, soft_wrap=True)
-    print(
-        f"reindexed {info.articles:,} articles ({info.passages:,} passages) in {bot.index.folder}"
-    )
+    print(f"reindexed {articles:,} articles ({passages:,} passages) in {index.folder}")
+    index.close()
     return 0
 
 
