@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot import Newsbot
+from bot.cli import main
 from bot.index import Tally
-from bot.settings import Settings
+from bot.settings import Settings, secret
 from tests.eval.harness import evaluate_gold
 
 
@@ -108,3 +109,34 @@ def test_search_finds_the_same_best_passage(
     theirs = embedded_newsbot.search(query, k=5).results
     assert ours[0].quote == theirs[0].quote
     assert len({r.quote for r in ours} & {r.quote for r in theirs}) >= 4
+
+
+def test_reindex_migrates_a_corpus_folder_into_opensearch(
+    tmp_path: Path,
+    opensearch: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name, text in COPIES.items():
+        (folder / name).write_text(text)
+    monkeypatch.setenv("OPENSEARCH_URL", secret(opensearch.opensearch_url) or "")
+    monkeypatch.setenv("OPENSEARCH_INDEX_PREFIX", opensearch.opensearch_index_prefix)
+    monkeypatch.delenv("NEWSBOT_ENGINE", raising=False)
+    args = ["--corpus", str(folder), "--data-dir", str(tmp_path / "data"), "reindex"]
+    assert main([*args, "--engine", "opensearch"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("reindexed 4 articles (4 passages) in ")
+    generation = out.split()[-1]
+    bot = Newsbot.open(folder, tmp_path / "data", settings=opensearch)
+    assert bot.index.folder == generation  # the alias names it: the next start answers at once
+    assert bot.stance("Sweden", "troops").positions[0].stance == "support"
+
+
+def test_reindex_into_opensearch_without_its_url_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("OPENSEARCH_URL", raising=False)
+    assert main(["--data-dir", str(tmp_path), "reindex", "--engine", "opensearch"]) == 2
+    assert "OPENSEARCH_URL not set" in capsys.readouterr().err
