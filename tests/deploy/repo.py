@@ -22,9 +22,9 @@ DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 
 # Announced by issue 6 and used by the deploy files before the work that adds them to Settings
-# (shared state in PostgreSQL, the OpenSearch engine) has landed; each name is harmless here
-# once it is a setting, and can then be removed.
-PENDING_SETTINGS = {"NEWSBOT_STATE_URL", "NEWSBOT_ENGINE", "OPENSEARCH_URL"}
+# (shared state in PostgreSQL) has landed; each name is harmless here once it is a setting, and
+# can then be removed.
+PENDING_SETTINGS = {"NEWSBOT_STATE_URL"}
 
 
 def setting_names() -> set[str]:
