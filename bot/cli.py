@@ -20,7 +20,6 @@ from bot.digest import digest_of, due_day
 from bot.errors import EmptyQuery, NewsbotError
 from bot.models import AskAnswer, Board, SearchAnswer, SourcesAnswer, StanceAnswer
 from bot.settings import Settings, SettingsError, channel_id, load_settings, secret
-from bot.state import StateStore
 
 EXAMPLES = """examples:
   newsbot stance Poland
@@ -169,8 +168,12 @@ def _ingest(settings: Settings, args: argparse.Namespace, err: Console) -> int:
     for problem in corpus.problems:
         err.print(f"skipped {problem}", markup=False, highlight=False, soft_wrap=True)
     feeds = settings.feeds if args.feeds else []
+    from bot.state import StateStore
+
     with ingesting(corpus.directory):
         report = Ingestor(load_corpus(corpus.directory)).ingest([*args.sources, *feeds])
+    # The ledger says what each run added, skipped or failed, for every replica to read.
+    StateStore(settings.state_database()).record_ingest(report)
     for a in report.added:
         meta = ", ".join(m for m in (a.outlet, f"{a.published or ''}", f"{a.words} words") if m)
         copy = f"; a copy of {a.duplicate_of}" if a.duplicate_of else ""
@@ -232,8 +235,11 @@ def _digest(bot: Newsbot, settings: Settings, args: argparse.Namespace) -> int:
     if args.post:
         return _post(bot, settings, channel, day, due)
     # A preview reads the state (the period starts at the channel's last digest), never writes.
-    state = settings.state_file()
-    last = StateStore(state).last_posted(channel, f"{day}") if channel and state.exists() else None
+    from bot.state import StateStore  # SQLAlchemy loads only for the digest
+
+    known = settings.state_url is not None or settings.state_file().exists()
+    store = StateStore(settings.state_database()) if channel and known else None
+    last = store.last_posted(channel, f"{day}") if store and channel else None
     digest, _ = digest_of(bot, day, settings.digest_time, settings.tz, last)
     if args.json:
         print(digest.model_dump_json(indent=2))

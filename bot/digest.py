@@ -11,13 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
 from bot.core import Newsbot
 from bot.models import ActorRef, ArticleInfo, Board, Evidence, Stance
-from bot.state import PostedDigest, StateStore
+
+if TYPE_CHECKING:  # SQLAlchemy loads only where the state is used
+    from bot.state import PostedDigest, StateStore
 
 ACTORS_LISTED = 10
 

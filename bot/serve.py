@@ -67,6 +67,7 @@ def serve(settings: Settings, newsbot: Newsbot | None = None) -> None:
             secret(settings.slack_app_token),
             secret(settings.slack_signing_secret),
             secret(settings.slack_client_secret),
+            secret(settings.state_url),
         ],
     )
     if settings.transport == "http":
