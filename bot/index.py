@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import os
 import shutil
 import sqlite3
@@ -50,6 +51,7 @@ from bot.text import search_tokens
 FORMAT = 4  # bump when the stored layout or the annotation changes meaning
 KEEP = 2  # generations kept per corpus folder: the current one and the one before
 BATCH = 2000  # articles per commit: bounds memory and what a crash costs
+PART = 50  # articles per task of a worker process
 PARALLEL_FROM = 200  # below this many changed files, worker processes cost more than they save
 
 SCHEMA = """
@@ -212,20 +214,23 @@ def read_batches(
     directory: Path, todo: list[tuple[str, str]], lexicons: dict[str, Any]
 ) -> Iterator[list[_Read]]:
     """The files of ``todo`` read and annotated, a batch at a time, on every core."""
-    batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
     if len(todo) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
         _start_worker(lexicons)
-        for batch in batches:
-            yield _read_many(directory, batch)
+        for i in range(0, len(todo), BATCH):
+            yield _read_many(directory, todo[i : i + BATCH])
         return
+    # Every part is queued at once, so the workers read on while this process writes a batch.
+    parts = [todo[i : i + PART] for i in range(0, len(todo), PART)]
     workers = os.cpu_count() or 2
-    chunk = max(1, min(100, BATCH // workers))
     with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(lexicons,)) as pool:
-        for batch in batches:
-            parts = [batch[i : i + chunk] for i in range(0, len(batch), chunk)]
-            yield [
-                r for part in pool.map(_read_many, [directory] * len(parts), parts) for r in part
-            ]
+        batch: list[_Read] = []
+        for part in pool.map(_read_many, itertools.repeat(directory), parts):
+            batch += part
+            if len(batch) >= BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
 
 def _signature(st: os.stat_result) -> str:
