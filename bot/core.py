@@ -109,6 +109,7 @@ class Newsbot:
     def _changed(self) -> None:
         self._board: Board | None = None  # the whole board, once per state of the index
         self._info: CorpusInfo | None = None
+        self._state = self.index.state
 
     @classmethod
     def open(
@@ -146,10 +147,13 @@ class Newsbot:
             if index.folder == self.index.folder:
                 index.close()
                 changes = self.index.sync(self.corpus_dir, progress)
-                if changes:
+                # Replicas sharing a cluster: another one may have indexed what this one then
+                # found unchanged.
+                moved = bool(changes) or self.index.state != self._state
+                if moved:
                     with self._lock:
                         self._changed()
-                return bool(changes)
+                return moved
             # Another generation: a new lexicon, a reindex, or one another process switched to.
             index.sync(self.corpus_dir, progress)
             if not index.is_current():

@@ -140,3 +140,19 @@ def test_reindex_into_opensearch_without_its_url_says_so(
     monkeypatch.delenv("OPENSEARCH_URL", raising=False)
     assert main(["--data-dir", str(tmp_path), "reindex", "--engine", "opensearch"]) == 2
     assert "OPENSEARCH_URL not set" in capsys.readouterr().err
+
+
+def test_a_replica_sees_what_another_indexed_into_the_shared_cluster(
+    tmp_path: Path, opensearch: Settings
+) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.md").write_text(COPIES["a.md"])
+    one = Newsbot.open(folder, tmp_path / "one", settings=opensearch)
+    two = Newsbot.open(folder, tmp_path / "two", settings=opensearch)
+    assert {c.actor.id for c in two.board().cells} == {"norway"}
+    (folder / "s.md").write_text(COPIES["s.md"])
+    assert one.refresh()
+    assert two.refresh()  # nothing left to index, but its answers must not be the old ones
+    assert {c.actor.id for c in two.board().cells} == {"norway", "sweden"}
+    assert not two.refresh()
