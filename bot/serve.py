@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlparse
 
 import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
@@ -68,6 +69,9 @@ def serve(settings: Settings, newsbot: Newsbot | None = None) -> None:
             secret(settings.slack_signing_secret),
             secret(settings.slack_client_secret),
             secret(settings.state_url),
+            secret(settings.opensearch_url),
+            secret(settings.opensearch_password),
+            urlparse(secret(settings.opensearch_url) or "").password,
         ],
     )
     if settings.transport == "http":
