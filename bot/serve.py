@@ -68,7 +68,8 @@ def serve(settings: Settings, newsbot: Newsbot | None = None) -> None:
             secret(settings.slack_app_token),
             secret(settings.slack_signing_secret),
             secret(settings.slack_client_secret),
-            secret(settings.state_url),
+            # The state URL itself is logged (with its password hidden) at start-up.
+            urlparse(secret(settings.state_url) or "").password,
             secret(settings.opensearch_url),
             secret(settings.opensearch_password),
             urlparse(secret(settings.opensearch_url) or "").password,
