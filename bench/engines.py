@@ -25,7 +25,9 @@ WORDS_PER_PASSAGE = 25
 
 def passages(n: int, rng: random.Random) -> list[IndexedPassage]:
     vocab = [t for a in load_corpus().articles for t in search_tokens(a.body)]
-    return [IndexedPassage(pid, rng.choices(vocab, k=WORDS_PER_PASSAGE), []) for pid in range(n)]
+    return [
+        IndexedPassage(pid, f"a{pid}", rng.choices(vocab, k=WORDS_PER_PASSAGE)) for pid in range(n)
+    ]
 
 
 def timed_queries(engine: Retriever, queries: list[list[str]]) -> list[float]:

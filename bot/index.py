@@ -158,10 +158,6 @@ def vote(claims: Sequence[Claim]) -> Claim:
     return best
 
 
-def key(actor_id: str, topic: str) -> str:
-    return f"{actor_id}|{topic}"
-
-
 # --- reading and annotating, in worker processes for a large sync ---------------------------
 
 _annotator: StanceAnnotator | None = None
@@ -389,8 +385,7 @@ class PassageIndex:
         for r in entering:
             assert r.passages is not None and r.terms is not None and r.article is not None
             for passage, terms in zip(r.passages, r.terms, strict=True):
-                keys = sorted({key(c.actor_id, c.topic) for c in passage.claims})
-                docs.append(IndexedPassage(pid, r.article.id, terms, keys))
+                docs.append(IndexedPassage(pid, r.article.id, terms))
                 rows.append((pid, r, passage))
                 pid += 1
         ids = leaving | {r.article.id for r in entering if r.article}
@@ -520,12 +515,9 @@ class PassageIndex:
 
     def indexed_passages(self) -> Iterator[IndexedPassage]:
         """Every passage as the engines see it: what the reference engine is built from."""
-        keys: dict[int, set[str]] = {}
-        for pid, actor_id, topic in self.db.execute("SELECT pid, actor_id, topic FROM claims"):
-            keys.setdefault(pid, set()).add(key(actor_id, topic))
         rows = self.db.execute("SELECT pid, article_id, text FROM passages ORDER BY pid")
         for pid, article_id, text in rows:
-            yield IndexedPassage(pid, article_id, search_tokens(text), sorted(keys.get(pid, ())))
+            yield IndexedPassage(pid, article_id, search_tokens(text))
 
     def speakers_in(self, article_id: str) -> list[str]:
         rows = self.db.execute(

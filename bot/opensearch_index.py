@@ -6,7 +6,7 @@ annotated once, when it enters, and what is stored is the same. A generation is 
 ``{home}-{lexicons}-{stamp}-{kind}``::
 
     passages  the BM25 terms of ``search_tokens`` (whitespace analyzer, BM25 k1=1.2 b=0.75, as
-              tantivy), the text, and keyword fields: article, actors, speakers, keys
+              tantivy), the text, and keyword fields: article, actors, speakers
     claims    one document per claim: actor, topic, stance, strength, cue, speaker
     votes     one per article × actor × topic (its strongest claim), with its source (the
               duplicate group's root) and ``best``: whether it is its source's strongest vote
@@ -82,7 +82,6 @@ MAPPINGS: dict[str, dict[str, Any]] = {
             "similarity": "newsbot_bm25",
             "index_options": "freqs",
         },
-        "keys": _KEYWORD,  # "actor|topic" of the passage's claims
         "actors": _KEYWORD,
         "speakers": _KEYWORD,
     },
@@ -203,20 +202,15 @@ class OpenSearchEngine:
         self._client = client
         self._index = index
 
-    def search(
-        self, terms: list[str], k: int, *, key: str | None = None
-    ) -> list[tuple[int, float]]:
+    def search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
         should = [{"term": {"terms": t}} for t in dict.fromkeys(terms)]
-        # A filter scores nothing: with a key, passages without the terms come last at 0, as
-        # tantivy's const-score clause.
-        only = [{"term": {"keys": key}}] if key is not None else []
-        if not should and not only:
+        if not should:
             return []
         body = {
             "size": k,
             "_source": False,
             "track_scores": True,
-            "query": {"bool": {"should": should, "filter": only}},
+            "query": {"bool": {"should": should}},
             "sort": [{"_score": "desc"}, {"pid": "asc"}],
         }
         hits = self._client.search(index=self._index, body=body)["hits"]["hits"]
@@ -388,7 +382,6 @@ class OpenSearchIndex:
                 "end": end,
                 "text": text,
                 "terms": " ".join(p.terms),
-                "keys": sorted({f"{c.actor_id}|{c.topic}" for c in p.claims}),
                 "actors": actors.split(),
                 "speakers": speakers.split(),
             }
@@ -697,10 +690,10 @@ class OpenSearchIndex:
     def indexed_passages(self) -> Iterator[IndexedPassage]:
         """Every passage as the engines see it: what the reference engine is built from."""
         for d in self._scan(
-            "passages", {"match_all": {}}, ["pid", "article", "text", "keys"], [{"pid": "asc"}]
+            "passages", {"match_all": {}}, ["pid", "article", "text"], [{"pid": "asc"}]
         ):
             s = d["_source"]
-            yield IndexedPassage(s["pid"], s["article"], search_tokens(s["text"]), s["keys"])
+            yield IndexedPassage(s["pid"], s["article"], search_tokens(s["text"]))
 
     def speakers_in(self, article_id: str) -> list[str]:
         docs = self._scan(

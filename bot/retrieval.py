@@ -24,20 +24,16 @@ B = 0.75
 
 @dataclass(frozen=True)
 class IndexedPassage:
-    """What an engine needs of a passage: its id, its terms, and its filter keys."""
+    """What an engine needs of a passage: its id, its article and its terms."""
 
     pid: int
     article_id: str
     terms: list[str]
-    keys: list[str]  # "actor|topic" pairs the passage has a claim for
 
 
 class Retriever(Protocol):
-    def search(
-        self, terms: list[str], k: int, *, key: str | None = None
-    ) -> list[tuple[int, float]]:
-        """Best ``k`` passage ids with scores; with ``key`` only passages carrying that key
-        (all of them, ranked by the terms, when ``terms`` is empty)."""
+    def search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
+        """Best ``k`` passage ids with scores."""
         ...
 
 
@@ -54,7 +50,6 @@ class TantivyEngine:
     def _schema_def() -> tantivy.Schema:
         sb = tantivy.SchemaBuilder()
         sb.add_text_field("terms", stored=False, tokenizer_name="whitespace", index_option="freq")
-        sb.add_text_field("key", stored=False, tokenizer_name="raw")
         sb.add_text_field("article", stored=False, tokenizer_name="raw")
         sb.add_unsigned_field("pid", stored=True, indexed=False, fast=True)
         return sb.build()
@@ -70,6 +65,7 @@ class TantivyEngine:
     def build(cls, path: Path, passages: Iterable[IndexedPassage]) -> TantivyEngine:
         engine = cls.open_or_create(path)
         engine.write([], passages)
+        engine.reload()
         return engine
 
     def write(self, remove: Iterable[str], add: Iterable[IndexedPassage]) -> None:
@@ -82,8 +78,6 @@ class TantivyEngine:
             doc.add_unsigned("pid", p.pid)
             doc.add_text("article", p.article_id)
             doc.add_text("terms", " ".join(p.terms))
-            for key in p.keys:
-                doc.add_text("key", key)
             writer.add_document(doc)
         writer.commit()
         writer.wait_merging_threads()
@@ -92,18 +86,12 @@ class TantivyEngine:
         self._index.reload()
         self._searcher = self._index.searcher()
 
-    def search(
-        self, terms: list[str], k: int, *, key: str | None = None
-    ) -> list[tuple[int, float]]:
+    def search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
         schema = self._schema
-        should = [
+        clauses = [
             (tantivy.Occur.Should, tantivy.Query.term_query(schema, "terms", t))
             for t in dict.fromkeys(terms)
         ]
-        clauses = list(should)
-        if key is not None:
-            only = tantivy.Query.term_query(schema, "key", key)
-            clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(only, 0.0)))
         if not clauses:
             return []
         query = tantivy.Query.boolean_query(clauses)
@@ -117,19 +105,12 @@ class RankBM25Engine:
     def __init__(self, passages: Iterable[IndexedPassage]) -> None:
         items = list(passages)
         self._pids = [p.pid for p in items]
-        self._keys = [set(p.keys) for p in items]
         self._bm25 = BM25Okapi([p.terms or [""] for p in items], k1=K1, b=B)
 
-    def search(
-        self, terms: list[str], k: int, *, key: str | None = None
-    ) -> list[tuple[int, float]]:
-        scores = self._bm25.get_scores(list(dict.fromkeys(terms))) if terms else None
-        ranked = [
-            (pid, float(scores[i]) if scores is not None else 0.0)
-            for i, pid in enumerate(self._pids)
-            if key is None or key in self._keys[i]
-        ]
-        if key is None:
-            ranked = [r for r in ranked if r[1] > 0]
+    def search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
+        if not terms:
+            return []
+        scores = self._bm25.get_scores(list(dict.fromkeys(terms)))
+        ranked = [(pid, float(scores[i])) for i, pid in enumerate(self._pids) if scores[i] > 0]
         ranked.sort(key=lambda r: -r[1])
         return ranked[:k]
