@@ -167,6 +167,11 @@ class SlackStandIn:
                 else:
                     status, headers, answer = stand_in._answer(method, body)
                 call = Call(self.path, method, dict(self.headers.items()), body, status)
+                # Recorded before the answer goes out: a caller that has its answer must find
+                # its call (recording after raced with tests on a loaded machine).
+                with stand_in._cond:
+                    stand_in.calls.append(call)
+                    stand_in._cond.notify_all()
                 payload = answer if isinstance(answer, str) else json.dumps(answer)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -175,10 +180,6 @@ class SlackStandIn:
                 self.send_header("Content-Length", str(len(payload.encode())))
                 self.end_headers()
                 self.wfile.write(payload.encode())
-                # Recorded after the answer went out, as Slack would have it by then.
-                with stand_in._cond:
-                    stand_in.calls.append(call)
-                    stand_in._cond.notify_all()
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
