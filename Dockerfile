@@ -45,13 +45,8 @@ ENV NEWSBOT_CORPUS_DIR=/srv/newsbot/corpus \
 RUN mkdir -p "$NEWSBOT_CORPUS_DIR" \
     && cp -r corpus/articles "$NEWSBOT_CORPUS_DIR/"
 
-# The index of that corpus, built now so that a new container answers at once. `reindex` where
-# this version has it; else the first answer builds the index as a side effect.
-RUN if /opt/venv/bin/newsbot reindex --help >/dev/null 2>&1; then \
-        /opt/venv/bin/newsbot reindex; \
-    else \
-        /opt/venv/bin/newsbot stance Poland >/dev/null; \
-    fi \
+# The index of that corpus, built now so that a new container answers at once.
+RUN /opt/venv/bin/newsbot reindex \
     && test -n "$(ls -A "$NEWSBOT_DATA_DIR")"
 
 # --- runtime: the slim base, the environment, the corpus and its index; no build tools --------

@@ -1,7 +1,7 @@
 """How newsbot scales: a reproducible synthetic news corpus, then one table of figures.
 
-    python bench/scale.py [ARTICLES ...]            # default: 10000 100000
-    python bench/scale.py 1000000 --keep /big/disk  # keeps corpus and index for a rerun
+    python bench/scale.py [ARTICLES ...]                  # default: 10000 100000
+    python bench/scale.py 1000000 --no-reference --workdir /big/disk   # work on a roomier disk
 
 For each size it writes a corpus of ~600-word articles (fixed seed: real actor and people names,
 topic words and stance cues in a minority of sentences, news-like filler in the rest), indexes
@@ -213,8 +213,8 @@ def reference_ratio(corpus: Path, data: Path, progress: Progress) -> tuple[float
     return statistics.median(theirs), statistics.median(theirs) / statistics.median(ours)
 
 
-def measure(n: int, keep: Path | None, reference: bool, progress: Progress) -> str:
-    with tempfile.TemporaryDirectory(dir=keep) as tmp:
+def measure(n: int, workdir: Path | None, reference: bool, progress: Progress) -> str:
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         corpus, data = Path(tmp) / "corpus", Path(tmp) / "data"
         generate(corpus, n, progress)
         task = progress.add_task(f"ingest {n:,}", total=n)
@@ -250,7 +250,7 @@ def measure(n: int, keep: Path | None, reference: bool, progress: Progress) -> s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000])
-    parser.add_argument("--keep", type=Path, help="work under this folder (default: /tmp)")
+    parser.add_argument("--workdir", type=Path, help="work under this folder (default: /tmp)")
     parser.add_argument("--no-reference", action="store_true", help="skip rank-bm25")
     parser.add_argument("--probe", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -273,7 +273,7 @@ def main() -> None:
         transient=True,
     ) as progress:
         for n in args.sizes:
-            rows.append(measure(n, args.keep, not args.no_reference, progress))
+            rows.append(measure(n, args.workdir, not args.no_reference, progress))
             progress.console.print(rows[-1], markup=False, highlight=False, soft_wrap=True)
     print(head)
     print("|" + "---:|" * 6 + "---|" * 4 + "---:|---:|")
