@@ -235,7 +235,8 @@ class Newsbot:
         if not query.strip():
             raise EmptyQuery()
         hits = self.index.engine.search(terms, k)
-        return SearchAnswer(query=query, results=self._hits(hits))
+        passages = self.index.passages(pid for pid, _ in hits)
+        return SearchAnswer(query=query, results=self._hits(hits, passages))
 
     @_consistent
     def ask(self, question: str, actor: str | None = None, topic: str | None = None) -> AskAnswer:
@@ -386,29 +387,27 @@ class Newsbot:
             f"key words “{lead.cue}” ({who}{when})."
         )
 
-    def _hits(self, hits: list[tuple[int, float]]) -> list[SearchHit]:
-        passages = self.index.passages(pid for pid, _ in hits)
-        articles = self.index.articles_by_id(p.article_id for p in passages.values())
+    def _hits(self, hits: list[tuple[int, float]], passages: dict[int, Passage]) -> list[SearchHit]:
+        # A pid of a batch that crashed before its rows were written has no passage: skipped.
+        found = [(passages[pid], score) for pid, score in hits if pid in passages]
+        articles = self.index.articles_by_id(p.article_id for p, _ in found)
         return [
-            SearchHit(
-                **_quoted(passages[pid], articles[passages[pid].article_id]), score=round(score, 4)
-            )
-            for pid, score in hits
-            if pid in passages  # a pid of a batch that crashed before its rows were written
+            SearchHit(**_quoted(p, articles[p.article_id]), score=round(score, 4))
+            for p, score in found
         ]
 
     def _question_hits(
         self, terms: list[str], actors: list[Actor], topics: list[Topic]
     ) -> list[SearchHit]:
         hits = self.index.engine.search(terms, 50)
+        passages = self.index.passages(pid for pid, _ in (hits if actors else hits[:5]))
         if actors:
             # Passages that name the asked-about actor first: "what did Meloni say" wants Meloni.
             wanted = {a.id for a in actors}
-            passages = self.index.passages(pid for pid, _ in hits)
             hits.sort(
                 key=lambda h: (h[0] not in passages or not passages[h[0]].actors & wanted, -h[1])
             )
-        return self._hits(hits[:5])
+        return self._hits(hits[:5], passages)
 
     def _actors_in(self, text: str) -> list[Actor]:
         found = [self.lexicon.actors[m.actor_id] for m in self.lexicon.mentions(text)]

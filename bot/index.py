@@ -425,15 +425,8 @@ class PassageIndex:
     def _owners(self, ids: list[str], paths: list[str]) -> dict[str, str]:
         """Which file holds each of ``ids`` among the files that this batch does not touch."""
         touched = set(paths)
-        out = {}
-        for chunk in _chunks(ids):
-            marks = ",".join("?" * len(chunk))
-            for aid, path in self.db.execute(
-                f"SELECT id, path FROM articles WHERE id IN ({marks})", chunk
-            ):
-                if path not in touched:
-                    out[aid] = path
-        return out
+        rows = _rows_in(self.db, "SELECT id, path FROM articles WHERE id IN ({marks})", ids)
+        return {aid: path for aid, path in rows if path not in touched}
 
     def _reserve(self, count: int) -> int:
         """Pids are never reused, even after a crash between the two commits."""
@@ -475,16 +468,11 @@ class PassageIndex:
         return [Problem(path, line, message) for path, line, message in rows]
 
     def article(self, article_id: str) -> ArticleInfo | None:
-        row = self.db.execute(f"{_ARTICLE} WHERE id = ?", (article_id,)).fetchone()
-        return _article_info(row) if row else None
+        return self.articles_by_id([article_id]).get(article_id)
 
     def articles_by_id(self, ids: Iterable[str]) -> dict[str, ArticleInfo]:
-        out: dict[str, ArticleInfo] = {}
-        for chunk in _chunks(sorted(set(ids))):
-            marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(f"{_ARTICLE} WHERE id IN ({marks})", chunk):
-                out[row[0]] = _article_info(row)
-        return out
+        rows = _rows_in(self.db, _ARTICLE + " WHERE id IN ({marks})", sorted(set(ids)))
+        return {row[0]: _article_info(row) for row in rows}
 
     def articles(
         self, *, limit: int | None = None, ingested: tuple[str, str] | None = None
@@ -502,16 +490,11 @@ class PassageIndex:
 
     def passages(self, pids: Iterable[int]) -> dict[int, Passage]:
         """The passages of these pids that exist (a pid from a crashed batch has none)."""
-        out: dict[int, Passage] = {}
-        for chunk in _chunks(list(pids)):
-            marks = ",".join("?" * len(chunk))
-            for pid, article_id, start, end, text, actors, speakers in self.db.execute(
-                f"SELECT * FROM passages WHERE pid IN ({marks})", chunk
-            ):
-                out[pid] = Passage(
-                    article_id, start, end, text, set(actors.split()), set(speakers.split())
-                )
-        return out
+        rows = _rows_in(self.db, "SELECT * FROM passages WHERE pid IN ({marks})", pids)
+        return {
+            pid: Passage(article_id, start, end, text, set(actors.split()), set(speakers.split()))
+            for pid, article_id, start, end, text, actors, speakers in rows
+        }
 
     def indexed_passages(self) -> Iterator[IndexedPassage]:
         """Every passage as the engines see it: what the reference engine is built from."""
@@ -645,14 +628,8 @@ def _vote_rows(reads: list[_Read]) -> Iterator[tuple[Any, ...]]:
 
 
 def _sources_of(db: sqlite3.Connection, ids: list[str]) -> set[str]:
-    out: set[str] = set()
-    for chunk in _chunks(ids):
-        marks = ",".join("?" * len(chunk))
-        out |= {
-            s
-            for (s,) in db.execute(f"SELECT source FROM votes WHERE article_id IN ({marks})", chunk)
-        }
-    return out
+    rows = _rows_in(db, "SELECT source FROM votes WHERE article_id IN ({marks})", ids)
+    return {source for (source,) in rows}
 
 
 def _recount(db: sqlite3.Connection, sources: list[str]) -> None:
@@ -665,17 +642,8 @@ def _recount(db: sqlite3.Connection, sources: list[str]) -> None:
 
 
 def _ids_of(db: sqlite3.Connection, paths: list[str]) -> set[str]:
-    out: set[str] = set()
-    for chunk in _chunks(paths):
-        marks = ",".join("?" * len(chunk))
-        out |= {
-            aid
-            for (aid,) in db.execute(
-                f"SELECT article_id FROM files WHERE path IN ({marks}) AND article_id IS NOT NULL",
-                chunk,
-            )
-        }
-    return out
+    sql = "SELECT article_id FROM files WHERE path IN ({marks}) AND article_id IS NOT NULL"
+    return {aid for (aid,) in _rows_in(db, sql, paths)}
 
 
 def _delete_articles(db: sqlite3.Connection, ids: list[str]) -> None:
@@ -689,8 +657,15 @@ def _delete_articles(db: sqlite3.Connection, ids: list[str]) -> None:
 
 
 def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    # SQLite bounds the parameters of one statement.
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def _rows_in(db: sqlite3.Connection, sql: str, items: Iterable[Any]) -> Iterator[Any]:
+    """The rows of ``sql``, whose ``IN ({marks})`` takes ``items``, a chunk at a time."""
+    for chunk in _chunks(list(items)):
+        yield from db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
 
 
 def _connect(path: Path) -> sqlite3.Connection:

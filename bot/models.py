@@ -11,8 +11,8 @@ Stance = Literal["support", "oppose", "conditional", "undecided"]
 STANCES: tuple[Stance, ...] = ("support", "oppose", "conditional", "undecided")
 
 
-class Article(BaseModel):
-    """One article of the corpus: metadata from its front matter, body exactly as stored."""
+class ArticleMeta(BaseModel):
+    """What an article file's front matter says about it."""
 
     id: str
     title: str
@@ -22,21 +22,18 @@ class Article(BaseModel):
     published: date | None = None
     ingested: datetime | None = None  # when it entered the corpus; None for the shipped seeds
     duplicate_of: str | None = None  # the first copy of a wire story republished elsewhere
+
+
+class Article(ArticleMeta):
+    """One article of the corpus: its metadata, and its body exactly as stored."""
+
     body: str
     path: str = Field(default="", exclude=True)
 
 
-class ArticleInfo(BaseModel):
-    """An article as the index knows it: its metadata, without the body."""
+class ArticleInfo(ArticleMeta):
+    """An article as the index knows it: its metadata and length, without the body."""
 
-    id: str
-    title: str
-    title_added_by_desk: bool = False
-    outlet: str | None = None
-    url: str | None = None
-    published: date | None = None
-    ingested: datetime | None = None
-    duplicate_of: str | None = None
     words: int
 
 
