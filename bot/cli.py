@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("search", help="the best passages for a query")
     s.add_argument("query", nargs="+")
-    s.add_argument("-k", type=int, default=10)
+    s.add_argument("-k", type=_positive, default=10, help="how many passages (default 10)")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("ask", help="a free question: stance where clear, else passages")
@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("sources", help="the articles in the corpus, newest first")
-    s.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    s.add_argument("--limit", type=_positive, default=100, help="at most this many (default 100)")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("board", help="every actor × topic at a glance")
@@ -104,6 +104,16 @@ def _channel(value: str) -> str:
         return channel_id(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {value!r}")
+    return number
 
 
 def _date(value: str) -> dt.date:
@@ -309,6 +319,8 @@ def _post(bot: Newsbot, settings: Settings, channel: str | None, day: dt.date, d
 
 def _answer(bot: Newsbot, args: argparse.Namespace, out: Console) -> int:
     labels = {t: bot.topic_label(t) for t in bot.lexicon.topics}
+    # The renderer lists the asked topics without a position, so it must know which were asked.
+    asked = [bot.topic(args.topic).id] if args.command == "stance" and args.topic else None
     answer: BaseModel
     match args.command:
         case "stance":
@@ -327,7 +339,7 @@ def _answer(bot: Newsbot, args: argparse.Namespace, out: Console) -> int:
         return 0
     match answer:
         case StanceAnswer():
-            render.stance(answer, labels, out)
+            render.stance(answer, labels, out, asked)
         case AskAnswer():
             render.ask(answer, labels, out)
         case SearchAnswer():

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from bot.corpus import Problem, shipped_corpus_dir
-from bot.errors import EmptyQuery, UnknownActor, UnknownTopic
+from bot.errors import BadLimit, EmptyQuery, UnknownActor, UnknownTopic
 from bot.index import PassageIndex, Progress, Tally, utc_text
 from bot.lexicon import Actor, Lexicon, Topic
 from bot.models import (
@@ -234,6 +234,8 @@ class Newsbot:
         terms = search_tokens(query, query=True)
         if not query.strip():
             raise EmptyQuery()
+        if k < 1:
+            raise BadLimit("k", k)
         hits = self.index.engine.search(terms, k)
         passages = self.index.passages(pid for pid, _ in hits)
         return SearchAnswer(query=query, results=self._hits(hits, passages))
@@ -272,6 +274,8 @@ class Newsbot:
     @_consistent
     def sources(self, limit: int = SOURCES_LIMIT) -> SourcesAnswer:
         """The newest ``limit`` articles, and how many there are."""
+        if limit < 1:
+            raise BadLimit("limit", limit)
         return SourcesAnswer(
             articles=[
                 Source(

@@ -26,3 +26,8 @@ class UnknownTopic(NewsbotError):
 class EmptyQuery(NewsbotError):
     def __init__(self) -> None:
         super().__init__("The question is empty.")
+
+
+class BadLimit(NewsbotError):
+    def __init__(self, what: str, value: int) -> None:
+        super().__init__(f"{what} must be at least 1, not {value}.")

@@ -59,6 +59,24 @@ def test_human_output_shows_quotes_and_sources(run) -> None:
     assert "No position found" in out.stdout
 
 
+def test_one_topic_in_the_terminal_lists_only_that_topic(run) -> None:
+    # Poland supports defence spending: asking only about troops must not call that missing.
+    out = run("stance", "Poland", "--topic", "troops")
+    assert out.returncode == 0
+    assert "oppose" in out.stdout and "Defence spending" not in out.stdout
+    assert "No position found" not in out.stdout
+    out = run("stance", "Poland", "--topic", "sanctions")
+    assert "No position found: Sanctions" in out.stdout
+    assert "on any topic" not in out.stdout
+
+
+@pytest.mark.parametrize("args", [("search", "troops", "-k", "0"), ("sources", "--limit", "-1")])
+def test_a_count_below_one_is_refused_without_a_traceback(run, args: tuple[str, ...]) -> None:
+    out = run(*args)
+    assert out.returncode == 2
+    assert "at least 1" in out.stderr and "Traceback" not in out.stderr + out.stdout
+
+
 def test_search_and_ask_json(run) -> None:
     search = json.loads(run("search", "€30", "billion", "-k", "2", "--json").stdout)
     assert search["query"] == "€30 billion"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot import Newsbot
+from bot.errors import BadLimit
 from bot.retrieval import RankBM25Engine
 from bot.text import search_tokens
 
@@ -60,6 +61,14 @@ def test_tantivy_ranks_like_textbook_bm25(newsbot: Newsbot) -> None:
 
 def test_a_search_with_no_match_is_empty_not_an_error(newsbot: Newsbot) -> None:
     assert newsbot.search("zzzz qqqq").results == []
+
+
+def test_a_count_below_one_is_the_callers_error(newsbot: Newsbot) -> None:
+    # tantivy panics on a limit of 0; the core answers with an error a user can read.
+    with pytest.raises(BadLimit, match="at least 1"):
+        newsbot.search("troops", k=0)
+    with pytest.raises(BadLimit):
+        newsbot.sources(limit=-1)
 
 
 def test_the_board_is_computed_once_per_corpus_state(tmp_path: Path) -> None:
