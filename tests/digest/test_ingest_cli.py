@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -123,3 +126,51 @@ def test_usage_and_settings_errors_are_one_line(desk: Desk) -> None:
         "invalid settings: NEWSBOT_FEEDS: 'ftp://old/feed' is not an http(s) URL "
         "(separate feeds with commas)"
     )
+
+
+# `newsbot ingest`, killed (SIGKILL, nothing runs after it) with half an article written.
+KILLED_WHILE_WRITING = """
+import os, signal, sys
+from bot.cli import main
+
+def killed(fd):
+    os.ftruncate(fd, os.fstat(fd).st_size // 2)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+os.fsync = killed
+sys.exit(main(["ingest", *sys.argv[1:]]))
+"""
+
+
+def test_a_killed_ingest_leaves_no_partial_article_and_the_next_run_cleans_up(
+    desk: Desk, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Copenhagen notes\n" + " ".join(DENMARK))
+    articles = desk.corpus / "articles"
+    before = sorted(p.name for p in articles.iterdir())
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WHILE_WRITING, str(notes)],
+        env=desk.env,
+        cwd=desk.data,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    [part] = [p for p in articles.iterdir() if p.name not in before]
+    assert part.name.startswith(".") and part.name.endswith(".part")
+    assert "Copenhagen notes" in part.read_text() and "Britain" not in part.read_text()
+    corpus = load_corpus(desk.corpus)
+    assert corpus.problems == [] and len(corpus.articles) == len(before)
+
+    again = desk.run("ingest", str(notes))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[-1] == "1 added, 0 skipped, 0 failed"
+    after = sorted(p.name for p in articles.iterdir())
+    assert not part.exists() and len(after) == len(before) + 1
+    corpus = load_corpus(desk.corpus)
+    assert corpus.problems == [] and len(corpus.articles) == len(before) + 1
+    stance = desk.run("stance", "Denmark", "--topic", "troops", "--json")
+    [troops] = json.loads(stance.stdout)["positions"]
+    assert troops["stance"] == "oppose"
