@@ -181,7 +181,8 @@ def _ingest(settings: Settings, args: argparse.Namespace, err: Console) -> int:
     from bot.state import StateStore
 
     with ingesting(corpus.directory):
-        report = Ingestor(load_corpus(corpus.directory)).ingest([*args.sources, *feeds])
+        ingestor = Ingestor(load_corpus(corpus.directory), data_dir=settings.data_dir)
+        report = ingestor.ingest([*args.sources, *feeds])
     # The ledger says what each run added, skipped or failed, for every replica to read.
     StateStore(settings.state_database()).record_ingest(report)
     for a in report.added:

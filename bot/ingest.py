@@ -39,7 +39,6 @@ from pydantic import ValidationError
 
 from bot.corpus import ArticleFileError, Corpus, CorpusError, _FrontMatter, parse_article
 from bot.models import Article
-from bot.settings import SettingsError, load_settings
 from bot.text import fold
 
 NEAR_DUPLICATE = 0.8  # estimated Jaccard similarity of word 5-shingles
@@ -157,8 +156,9 @@ class IngestReport:
 class Ingestor:
     """Adds articles to one corpus folder; knows what it holds so nothing is added twice.
 
-    ``data_dir`` (default: the settings' data folder) keeps each article's MinHash signature,
-    keyed by id and a hash of its body, so a run hashes only new and changed articles."""
+    ``data_dir``, where given, keeps each article's MinHash signature, keyed by id and a hash
+    of its body, so a run hashes only new and changed articles; without it every run hashes
+    the whole corpus."""
 
     def __init__(
         self,
@@ -353,11 +353,9 @@ class SignatureCache:
 
     @classmethod
     def of(cls, corpus_dir: Path, data_dir: Path | None) -> SignatureCache | None:
+        # No data folder, no cache: the caller decides where state lives, as Newsbot.open does.
         if data_dir is None:
-            try:
-                data_dir = load_settings().data_dir
-            except SettingsError:
-                return None
+            return None
         # Several corpus folders may share a data folder (as their indexes do).
         name = hashlib.sha256(str(corpus_dir.resolve()).encode()).hexdigest()[:12]
         return cls(Path(data_dir) / "ingest" / f"{name}-signatures.sqlite3")

@@ -72,7 +72,10 @@ def answer(q: Query) -> Reply:
                 "set NEWSBOT_CORPUS_DIR to a folder of the desk's own.",
             )
         with ingesting(corpus.directory):  # the feed CronJob may be ingesting too
-            report = Ingestor(load_corpus(corpus.directory), fetch=fetch).ingest([url])
+            ingestor = Ingestor(
+                load_corpus(corpus.directory), data_dir=settings.data_dir, fetch=fetch
+            )
+            report = ingestor.ingest([url])
         if q.state is not None:
             _record(q.state, report)
         if report.added:
