@@ -1,7 +1,8 @@
 """structlog for our events and for the stdlib records of Bolt, slack-sdk and gunicorn.
 
 One root handler renders everything: JSON lines by default, the console renderer when the
-stream is a terminal. Slack tokens and the configured secrets are masked in every event.
+stream is a terminal. Slack tokens and the configured secrets are masked in every event, at
+any depth of its values.
 """
 
 from __future__ import annotations
@@ -78,9 +79,22 @@ def _masker(secrets: list[str]) -> Any:
             text = text.replace(value, _MASK)
         return _TOKEN.sub(lambda m: f"{m.group(1)}-{_MASK}", text)
 
+    def walk(value: Any) -> Any:
+        """Strings masked at any depth of dicts, lists, tuples and sets (keys too); other
+        values whose text could hold a secret (an exception, a URL object) become that text."""
+        if isinstance(value, str):
+            return mask(value)
+        if isinstance(value, dict):
+            return {walk(k): walk(v) for k, v in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
+            return [walk(v) for v in value]
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        text = str(value)
+        masked = mask(text)
+        return value if masked == text else masked
+
     def processor(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
-        return {
-            key: mask(value) if isinstance(value, str) else value for key, value in event.items()
-        }
+        return {key: walk(value) for key, value in event.items()}
 
     return processor

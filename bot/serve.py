@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import signal
 import threading
 import time
@@ -42,7 +43,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import Newsbot
-from bot.app import create_app, create_executor
+from bot.app import ListenerPool, create_app, create_executor, share_auth_test, verify_token
 from bot.digest import due_day
 from bot.digest_post import open_state, post_digest
 from bot.logs import configure_logging
@@ -50,7 +51,8 @@ from bot.settings import Settings, SettingsError, secret
 
 log = structlog.get_logger("newsbot.serve")
 
-# Below Kubernetes' default 30 s termination grace period.
+# Below Kubernetes' default 30 s termination grace period: the digest job and the answers in
+# progress get this long, together, after SIGTERM (gunicorn's graceful_timeout in http mode).
 DRAIN_TIMEOUT_S = 25
 # Like the CronJob's startingDeadlineSeconds: a run held up (the app busy, the host asleep)
 # still posts within the hour.
@@ -87,11 +89,40 @@ def _open(settings: Settings, newsbot: Newsbot | None) -> Newsbot:
     return newsbot or Newsbot.open(settings.corpus_dir, settings.data_dir, sync=False)
 
 
-def _drain(executor: ThreadPoolExecutor) -> None:
+def _within(deadline: float, name: str, stop: Callable[[], Any]) -> bool:
+    """Runs ``stop`` (a blocking shutdown) until the ``time.monotonic()`` ``deadline``: True
+    when it returned in time. Otherwise it goes on in a daemon thread and False is returned."""
+    thread = threading.Thread(target=stop, name=f"newsbot-stop-{name}", daemon=True)
+    thread.start()
+    thread.join(max(0.0, deadline - time.monotonic()))
+    return not thread.is_alive()
+
+
+def _drain(executor: ThreadPoolExecutor, deadline: float) -> bool:
+    """Waits for the answers in progress until ``deadline``; False (logged with what was left,
+    the queued ones cancelled) when they did not all finish."""
     started = time.perf_counter()
-    log.info("newsbot_draining")
-    executor.shutdown(wait=True)
-    log.info("newsbot_drained", latency_ms=round((time.perf_counter() - started) * 1000, 1))
+    log.info("newsbot_draining", timeout_s=round(max(0.0, deadline - time.monotonic()), 1))
+    if _within(deadline, "drain", lambda: executor.shutdown(wait=True)):
+        log.info("newsbot_drained", latency_ms=round((time.perf_counter() - started) * 1000, 1))
+        return True
+    running, queued = executor.unfinished() if isinstance(executor, ListenerPool) else (-1, -1)
+    executor.shutdown(wait=False, cancel_futures=True)
+    log.error(
+        "newsbot_drain_timeout",
+        running=running,
+        queued_cancelled=queued,
+        latency_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+    return False
+
+
+def _stop_jobs(jobs: BackgroundScheduler, deadline: float) -> bool:
+    """Lets a digest being posted finish, until ``deadline``."""
+    if _within(deadline, "jobs", lambda: jobs.shutdown(wait=True)):
+        return True
+    log.error("newsbot_jobs_timeout", pending="a digest post or a corpus refresh")
+    return False
 
 
 # --- background jobs ---------------------------------------------------------------------
@@ -197,11 +228,14 @@ def create_wsgi_app(app: App, newsbot: Newsbot) -> Flask:
     def healthz() -> dict[str, Any]:
         return {"status": "ok"}
 
+    if verify_token(app) is not None:
+        token_accepted.set()
+
     def readyz() -> Any:
         try:
             info = newsbot.info()
             if not token_accepted.is_set():
-                app.client.auth_test()
+                share_auth_test(app, app.client.auth_test())
                 token_accepted.set()
         except Exception as exc:
             log.warning("newsbot_not_ready", error=type(exc).__name__)
@@ -257,10 +291,12 @@ def _serve_http(settings: Settings, newsbot: Newsbot | None) -> None:
         log.info("newsbot_serving", transport="http", url=str(server.LISTENERS[0]))
 
     def worker_exit(server: Any, _worker: Any) -> None:
+        # gunicorn kills the worker at graceful_timeout anyway; bounding it here logs why.
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
         if "jobs" in worker:
-            worker["jobs"].shutdown(wait=True)  # a digest being posted is finished first
+            _stop_jobs(worker["jobs"], deadline)  # a digest being posted is finished first
         if "executor" in worker:
-            _drain(worker["executor"])
+            _drain(worker["executor"], deadline)
 
     options = {
         "bind": f"{settings.host}:{settings.port}",
@@ -285,6 +321,7 @@ def _serve_socket(settings: Settings, newsbot: Newsbot | None) -> None:
     engine = _open(settings, newsbot)
     executor = create_executor(settings)
     app = create_app(settings, engine, executor=executor)
+    verify_token(app)
     jobs = background_jobs(settings, engine, app.client, refresh=newsbot is None)
     handler = SocketModeHandler(
         app, app_token=secret(settings.slack_app_token), concurrency=settings.listener_workers
@@ -305,11 +342,17 @@ def _serve_socket(settings: Settings, newsbot: Newsbot | None) -> None:
     log.info("newsbot_serving", transport="socket", health_url=f"http://{host}:{port}/healthz")
     while not stop.wait(1.0):
         pass
-    log.info("newsbot_stopping", transport="socket")
-    jobs.shutdown(wait=True)  # a digest being posted is finished first
-    handler.close()
-    _drain(executor)
+    log.info("newsbot_stopping", transport="socket", timeout_s=DRAIN_TIMEOUT_S)
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    handler.close()  # no new requests
+    finished = _stop_jobs(jobs, deadline)  # a digest being posted is finished first
+    finished = _drain(executor, deadline) and finished
     health.shutdown()
+    if not finished:
+        # The answers still running are in non-daemon threads that the interpreter would
+        # wait for at exit, past the grace period: leave now, with the log written.
+        logging.shutdown()
+        os._exit(1)
 
 
 def _health_server(host: str, port: int, connected: Callable[[], bool]) -> ThreadingHTTPServer:

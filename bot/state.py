@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("newsbot.state")
 
 # Raise it with each change of the tables: start-up migrates older schemas, refuses newer ones.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: slack_threads
 # Slack redelivers an event up to three times within about five minutes.
 EVENT_TTL_S = 600.0
 # Any constant shared by all replicas: the key of the lock that serialises schema creation.
@@ -303,3 +303,61 @@ def _migrate(engine: sa.Engine) -> None:
                 f"NEWSBOT_STATE_URL: the state database has schema version {version}, newer "
                 f"than this newsbot's {SCHEMA_VERSION}; upgrade newsbot"
             )
+        elif version < SCHEMA_VERSION:
+            # The tables a later version added were created above; nothing else changed.
+            db.execute(sa.update(schema_version).values(version=SCHEMA_VERSION))
+
+
+# --- Slack thread context (schema version 2) -----------------------------------------------
+
+# A thread's last actor and topic, so that a follow-up mention naming only one of them ("and
+# Spain?") keeps the other whichever replica it reaches. Kept for a day after the last mention.
+THREAD_TTL_S = 24 * 3600.0
+
+slack_threads = sa.Table(
+    "slack_threads",
+    metadata,
+    sa.Column("team_id", sa.Text, primary_key=True),
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("thread_ts", sa.Text, primary_key=True),
+    sa.Column("actor", sa.Text),
+    sa.Column("topic", sa.Text),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False, index=True),
+)
+
+
+class SharedThreads:
+    """The thread context of mentions in the state database: ``get`` and ``put`` take the
+    key ``(team_id, channel, thread_ts)`` and return or store ``(actor, topic)``."""
+
+    def __init__(self, state: StateStore, ttl_s: float = THREAD_TTL_S) -> None:
+        self.state = state
+        self.ttl_s = ttl_s
+
+    def get(self, key: tuple[str, str, str]) -> tuple[str | None, str | None] | None:
+        team_id, channel, thread_ts = key
+        query = sa.select(slack_threads.c.actor, slack_threads.c.topic).where(
+            slack_threads.c.team_id == team_id,
+            slack_threads.c.channel == channel,
+            slack_threads.c.thread_ts == thread_ts,
+            slack_threads.c.expires_at > time.time(),
+        )
+        with self.state.engine.connect() as db:
+            row = db.execute(query).first()
+        return (row.actor, row.topic) if row else None
+
+    def put(self, key: tuple[str, str, str], actor: str | None, topic: str | None) -> None:
+        """One upsert (the last mention's context wins); expired threads are pruned with it."""
+        team_id, channel, thread_ts = key
+        now = time.time()
+        values = {"actor": actor, "topic": topic, "updated_at": now, "expires_at": now + self.ttl_s}
+        insert = self.state._insert(slack_threads).values(
+            team_id=team_id, channel=channel, thread_ts=thread_ts, **values
+        )
+        upsert = insert.on_conflict_do_update(
+            index_elements=list(slack_threads.primary_key), set_=values
+        )
+        with self.state.engine.begin() as db:
+            db.execute(sa.delete(slack_threads).where(slack_threads.c.expires_at <= now))
+            db.execute(upsert)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from bot import Newsbot
     from bot.settings import Settings
     from bot.state import StateStore
+    from handlers.ask import ThreadStore
 
 
 def register(
@@ -20,7 +21,9 @@ def register(
     command_name: str = "/ukraine",
     settings: Settings | None = None,
     state: StateStore | None = None,
+    threads: ThreadStore | None = None,
 ) -> None:
+    """``threads``: where mentions keep their thread's context (default: in the process)."""
     command.register(app, newsbot, command_name, settings, state)
-    ask.register(app, newsbot, command_name)
+    ask.register(app, newsbot, command_name, threads)
     actions.register(app, newsbot, command_name, state)

@@ -59,7 +59,7 @@ def share(newsbot: Newsbot, command_name: str, body: dict[str, Any], respond: Re
             reply = replace(reply, outcome="error")
     else:
         send(respond, response_type="ephemeral", replace_original=False, **reply.message.payload())
-    log_request("share", reply, started, **ids(body))
+    log_request("share", reply, started, **ids(body), command=command_name)
 
 
 def feedback(body: dict[str, Any], respond: Respond, state: StateStore | None = None) -> None:

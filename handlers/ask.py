@@ -1,7 +1,9 @@
 """``ask QUESTION`` and ``@newsbot QUESTION``: one free question, answered from the corpus.
 
 A mention is answered in its thread. The thread remembers the last actor and topic, so that a
-follow-up naming only one of them ("and Spain?", "what about sanctions?") keeps the other.
+follow-up naming only one of them ("and Spain?", "what about sanctions?") keeps the other. The
+app keeps that context in the state database (``SharedThreadMemory``), so that a follow-up
+reaching another replica has it too; ``ThreadMemory`` keeps it in the process.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
@@ -37,6 +39,7 @@ from handlers.common import (
 
 if TYPE_CHECKING:
     from bot import Newsbot
+    from bot.state import SharedThreads
 
 NAME = "ask"
 USAGE = (
@@ -77,6 +80,14 @@ class ThreadContext:
     topic: str | None
 
 
+class ThreadStore(Protocol):
+    """The last actor and topic of each thread, by ``(team_id, channel, thread_ts)``."""
+
+    def get(self, key: tuple[str, ...]) -> ThreadContext | None: ...
+
+    def put(self, key: tuple[str, ...], value: ThreadContext) -> None: ...
+
+
 class ThreadMemory:
     """The last actor and topic of each thread, in this process (lost on restart: a follow-up
     then simply has to name both)."""
@@ -108,10 +119,37 @@ class ThreadMemory:
                 self._items.popitem(last=False)
 
 
+class SharedThreadMemory:
+    """The thread context in the state database (``slack_threads``), shared by the replicas.
+    The database being unreachable costs a follow-up its context, never its answer."""
+
+    def __init__(self, shared: SharedThreads) -> None:
+        self._shared = shared
+
+    def get(self, key: tuple[str, ...]) -> ThreadContext | None:
+        try:
+            found = self._shared.get(_thread_key(key))
+        except Exception as exc:
+            log.warning("slack_thread_context_unavailable", op="get", error=type(exc).__name__)
+            return None
+        return ThreadContext(*found) if found else None
+
+    def put(self, key: tuple[str, ...], value: ThreadContext) -> None:
+        try:
+            self._shared.put(_thread_key(key), value.actor, value.topic)
+        except Exception as exc:
+            log.warning("slack_thread_context_unavailable", op="put", error=type(exc).__name__)
+
+
+def _thread_key(key: tuple[str, ...]) -> tuple[str, str, str]:
+    team_id, channel, thread_ts = key
+    return team_id, channel, thread_ts
+
+
 # --- the mention ---------------------------------------------------------------------------
 
 
-def register(app: App, newsbot: Newsbot, command: str, memory: ThreadMemory | None = None) -> None:
+def register(app: App, newsbot: Newsbot, command: str, memory: ThreadStore | None = None) -> None:
     threads = memory or ThreadMemory()
 
     def on_mention(
@@ -125,7 +163,7 @@ def register(app: App, newsbot: Newsbot, command: str, memory: ThreadMemory | No
 def handle_mention(
     newsbot: Newsbot,
     command: str,
-    threads: ThreadMemory,
+    threads: ThreadStore,
     event: dict[str, Any],
     body: dict[str, Any],
     client: WebClient,
@@ -158,6 +196,8 @@ def handle_mention(
             )
     except Exception as exc:  # the answer could not be delivered: the log must say so
         reply = replace(reply, outcome="error", error=exc)
+        if reply.answer:
+            _tell_undelivered(client, channel, user, thread_ts)
     finally:
         _reaction(client, "remove", channel, ts)
     log_request("mention", reply, started, **ids(body), thread_ts=thread_ts, chars=len(question))
@@ -204,6 +244,19 @@ def _remember(reply: Reply, before: ThreadContext | None) -> ThreadContext:
         actor=reply.actor or (before.actor if before else None),
         topic=reply.topic or (before.topic if before else None),
     )
+
+
+def _tell_undelivered(client: WebClient, channel: str, user: str, thread_ts: str) -> None:
+    """The answer could not be posted (after the client's retries): tell the asker privately,
+    so that the mention does not go unanswered. Best effort: Slack may be refusing this too."""
+    text = (
+        "⚠️ Sorry, I found an answer but Slack would not let me post it in this thread. "
+        "Please ask again in a moment."
+    )
+    try:
+        client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=text)
+    except Exception as exc:
+        log.warning("slack_undelivered_notice_failed", channel_id=channel, error=str(exc))
 
 
 def _reaction(client: WebClient, op: str, channel: str, ts: str) -> None:

@@ -61,7 +61,14 @@ def handle(
     reply = answer(newsbot, command, text, settings, state)
     message = with_buttons(reply, text, newsbot, shareable=True)
     send(respond, response_type="ephemeral", **message.payload())
-    log_request("command", reply, started, **ids(body), chars=len(text))
+    log_request(
+        "command",
+        reply,
+        started,
+        **ids(body),
+        command=body.get("command") or command,
+        chars=len(text),
+    )
 
 
 def answer(

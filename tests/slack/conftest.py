@@ -234,7 +234,9 @@ class Slack:
         event_id: str | None = None,
         retry: int | None = None,
         channel: str = CHANNEL,
+        **kw: Any,
     ) -> tuple[Sent, dict[str, Any]]:
+        """``kw``: ``secret``, ``timestamp`` or ``signature``, as for ``post``."""
         event: dict[str, Any] = {
             "type": "app_mention",
             "user": USER,
@@ -247,7 +249,9 @@ class Slack:
             event["thread_ts"] = thread_ts
         body = mention_body(event, event_id)
         headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
-        sent = self.post(json.dumps(body), "application/json", headers=headers if retry else None)
+        sent = self.post(
+            json.dumps(body), "application/json", headers=headers if retry else None, **kw
+        )
         return sent, event
 
     def click(

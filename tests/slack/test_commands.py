@@ -293,6 +293,7 @@ def test_one_log_event_per_request_and_never_a_secret(slack, stand_in, server):
         )
     )
     assert event["surface"] == "command" and event["kind"] == "stance"
+    assert event["command"] == "/ukraine"
     assert event["results"] == 1 and event["outcome"] == "ok"
     assert isinstance(event["latency_ms"], float)
     assert event["user_id"] == "U0ALICE01" and event["channel_id"] == "C0DESK001"

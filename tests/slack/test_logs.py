@@ -73,6 +73,24 @@ def test_tokens_and_secrets_are_masked_even_in_tracebacks():
     assert "RuntimeError: auth failed for xoxb-[redacted] with [redacted]" in event["exception"]
 
 
+def test_secrets_nested_in_values_are_masked():
+    stream = io.StringIO()
+    configure_logging("INFO", "json", secrets=["my-signing-secret"], stream=stream)
+    structlog.get_logger().info(
+        "nested",
+        request={"headers": {"Authorization": "Bearer xoxb-1-2-abc"}, "n": 3},
+        tokens=["xapp-1-A1-2-zzz", ("my-signing-secret", None)],
+        by_key={"xoxb-9-9-key": True},
+    )
+    out = stream.getvalue()
+    for secret in ("xoxb-1-2-abc", "xapp-1-A1-2-zzz", "my-signing-secret", "xoxb-9-9-key"):
+        assert secret not in out
+    event = json.loads(out)
+    assert event["request"] == {"headers": {"Authorization": "Bearer xoxb-[redacted]"}, "n": 3}
+    assert event["tokens"] == ["xapp-[redacted]", ["[redacted]", None]]
+    assert event["by_key"] == {"xoxb-[redacted]": True}
+
+
 def test_bolts_body_logging_on_bad_signatures_is_silenced():
     stream = io.StringIO()
     configure_logging("DEBUG", "json", stream=stream)

@@ -159,3 +159,66 @@ def test_mention_injection_is_inert(slack, stand_in):
     shown = post.body["text"] + texts(post.body["blocks"])
     assert "<!channel>" not in shown and "<@U123>" not in shown
     assert "You asked: “&lt;!channel&gt; what does &lt;@U123&gt; say? Poland troops”" in shown
+
+
+def test_server_error_is_retried_then_posted_once(slack, stand_in):
+    where = channel()
+    stand_in.fail_next(
+        "chat.postMessage",
+        500,
+        body={"ok": False, "error": "internal_error"},
+        when=lambda body: body.get("channel") == where,
+    )
+    slack.mention(f"{ME} Poland troops?", channel=where)
+    failed, posted = post_in(stand_in, where, 2)
+    assert (failed.status, posted.status) == (500, 200)
+    assert posted.body == failed.body
+    time.sleep(0.5)
+    assert len(stand_in.matching(in_channel("chat.postMessage", where))) == 2
+    assert not stand_in.matching(in_channel("chat.postEphemeral", where))
+
+
+def test_an_answer_that_cannot_be_posted_is_told_privately(slack, stand_in, server):
+    where = channel()
+    for _ in range(3):  # the first post and the server-error handler's two retries
+        stand_in.fail_next(
+            "chat.postMessage",
+            503,
+            body={"ok": False, "error": "service_unavailable"},
+            when=lambda body: body.get("channel") == where,
+        )
+    _, event = slack.mention(f"{ME} Poland troops?", channel=where)
+    notice = stand_in.wait_for(in_channel("chat.postEphemeral", where), timeout=30)[0]
+    attempts = stand_in.matching(in_channel("chat.postMessage", where))
+    assert [c.status for c in attempts] == [503, 503, 503]
+    assert notice.body["user"] == USER
+    assert notice.body["thread_ts"] == event["ts"]
+    assert "Slack would not let me post it" in notice.body["text"]
+    stand_in.wait_for(in_channel("reactions.remove", where))
+    logged = server.wait_event(
+        lambda e: e.get("surface") == "mention" and e.get("channel_id") == where
+    )
+    assert logged["outcome"] == "error" and "service_unavailable" in logged["exception"]
+
+
+def test_bad_signature_or_stale_timestamp_on_an_event_gets_401_and_no_answer(slack, stand_in):
+    where = channel()
+    forged, _ = slack.mention(f"{ME} Poland troops?", channel=where, secret="not-the-secret")
+    stale, _ = slack.mention(
+        f"{ME} Poland troops?", channel=where, timestamp=int(time.time()) - 301
+    )
+    assert (forged.status, stale.status) == (401, 401)
+    time.sleep(0.5)  # a listener would have reacted by now
+    assert not stand_in.matching(lambda c: c.body.get("channel") == where)
+
+
+def test_a_3000_character_mention_gets_help_privately(slack, stand_in):
+    where = channel()
+    question = ("Poland troops " * 300)[:3000]
+    sent, event = slack.mention(f"{ME} {question}", channel=where)
+    assert sent.status == 200 and sent.elapsed < 3.0
+    notice = stand_in.wait_for(in_channel("chat.postEphemeral", where))[0]
+    assert notice.body["thread_ts"] == event["ts"]
+    assert "That question is 3,000 characters long; I read at most 500." in notice.body["text"]
+    time.sleep(0.3)
+    assert not stand_in.matching(in_channel("chat.postMessage", where))

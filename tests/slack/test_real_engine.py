@@ -73,3 +73,18 @@ def test_thread_follow_up_with_the_real_engine(real):
     )[1]
     assert second.body["blocks"][0]["text"]["text"] == "Spain"
     assert "Troops for Ukraine" in texts(second.body["blocks"])
+
+    slack.mention(f"<@{BOT_USER_ID}> what about sanctions?", channel=where, thread_ts=thread)
+    third = slack.stand_in.wait_for(
+        lambda c: c.body.get("channel") == where and c.method == "chat.postMessage", 3
+    )[2]
+    assert third.body["blocks"][0]["text"]["text"] == "Spain"  # the thread's actor, kept
+    shown = texts(third.body["blocks"])
+    # The corpus has no stance of Spain on sanctions: it says so, with passages on sanctions.
+    assert "No position of *Spain* found." in shown
+    assert "sanctions on Russia" in shown and "Troops for Ukraine" not in shown
+    server, _ = real
+    logged = server.wait_event(
+        lambda e: e.get("surface") == "mention" and e.get("chars") == len("what about sanctions?")
+    )
+    assert (logged["actor"], logged["topic"], logged["channel_id"]) == ("spain", "sanctions", where)

@@ -1,6 +1,7 @@
 """Two replicas of the app (``newsbot serve`` in HTTP mode, each with a data folder of its own)
 sharing one PostgreSQL state database, as behind a load balancer: a retried event is answered
-once whichever replica it reaches, and both replicas' feedback lands in one table."""
+once whichever replica it reaches, a follow-up mention keeps its thread's actor and topic
+whichever replica it reaches, and both replicas' feedback lands in one table."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.state import feedback
+from bot.state import feedback, slack_threads
 from tests.postgres import PostgresServer
 from tests.slack.conftest import ServerProcess, Slack, server_env, start_http_server
 from tests.slack.stand_in import SlackStandIn
@@ -122,3 +123,34 @@ def test_feedback_from_both_replicas_is_in_one_table(replicas, stand_in, state_u
         ("up", "U0DANA001", "search", "search coalition"),
         ("down", "U0ERIN001", "search", "search coalition"),
     ]
+
+
+def test_a_follow_up_reaching_the_other_replica_keeps_the_threads_context(
+    replicas, stand_in, state_url
+) -> None:
+    (a, _), (b, _) = replicas
+    where, thread = channel(), "1699999999.000300"
+    a.mention(f"{ME} What does Poland say about troops?", channel=where, thread_ts=thread)
+    assert post_in(stand_in, where, 1)[0].body["text"] == "Poland: 🔴 opposes Troops for Ukraine"
+
+    b.mention(f"{ME} and Spain?", channel=where, thread_ts=thread)  # the topic, from A's answer
+    assert post_in(stand_in, where, 2)[1].body["text"] == (
+        "Spain: 🟡 conditional on Troops for Ukraine"
+    )
+    a.mention(f"{ME} what about sanctions?", channel=where, thread_ts=thread)  # B's actor
+    assert post_in(stand_in, where, 3)[2].body["text"] == (
+        "Spain: ⚪ undecided on Sanctions on Russia"
+    )
+
+    engine = sa.create_engine(state_url.replace("postgresql:", "postgresql+psycopg:"))
+    with engine.connect() as db:
+        rows = db.execute(
+            sa.select(
+                slack_threads.c.thread_ts,
+                slack_threads.c.actor,
+                slack_threads.c.topic,
+                slack_threads.c.expires_at - slack_threads.c.updated_at,
+            ).where(slack_threads.c.channel == where)
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [(thread, "spain", "sanctions", 24 * 3600.0)]
