@@ -3,7 +3,9 @@
 Built from the core alone (no Slack): ``newsbot digest --dry-run`` prints it, the poster in
 ``bot.digest_post`` sends it. Changes are measured against a snapshot of the board stored with
 the previous digest of the channel; the first digest compares with the corpus as it was before
-its period.
+its period. The board, the changes and the snapshot are those of the corpus as it was at the end
+of the period: an article ingested later (while a late run, a retry or a backfill of a past date
+is built) belongs to the next digest, which then reports the moves it causes.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ if TYPE_CHECKING:  # SQLAlchemy loads only where the state is used
     from bot.state import PostedDigest, StateStore
 
 ACTORS_LISTED = 10
+# After any article's ingest time: "ingested after the period" is (until, _END_OF_TIME].
+_END_OF_TIME = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 
 Snapshot = dict[str, dict[str, object]]  # "actor|topic" -> {"stance": ..., "sources": n}
 
@@ -45,7 +49,8 @@ class StanceChange(BaseModel):
     after: Stance | None  # None: no position any more
     sources_before: int
     sources_after: int
-    new_sources: int  # articles of this period with evidence for it
+    new_sources: int  # independent sources (a wire story and its copies: one) of this period
+    # with evidence for the new stance
     evidence: Evidence | None  # the newest evidence for the new stance
 
 
@@ -60,14 +65,20 @@ class Digest(BaseModel):
 
 
 def movement(change: StanceChange, mark: Callable[[Stance | None], str]) -> str:
-    """How a position moved, for every renderer: "⚪ undecided → 🔴 oppose, 2 new sources"."""
+    """How a position moved, for every renderer: "⚪ undecided → 🔴 oppose, 2 new independent
+    sources". Sources are counted as in "N independent sources agree": a wire story republished
+    by several outlets is one."""
     if change.before != change.after:
         what = f"{mark(change.before)} → {mark(change.after)}"
     else:
-        what = f"{mark(change.after)}, {change.sources_before} → {change.sources_after} agreeing"
+        n = change.sources_after
+        what = (
+            f"{mark(change.after)}, {change.sources_before} → {n} independent "
+            f"source{'' if n == 1 else 's'} agree{'s' if n == 1 else ''}"
+        )
     if change.new_sources:
         s = "" if change.new_sources == 1 else "s"
-        what += f", {change.new_sources} new source{s}"
+        what += f", {change.new_sources} new independent source{s}"
     return what
 
 
@@ -85,7 +96,8 @@ def build_digest(
     until: dt.datetime,
     previous: Snapshot | None = None,
 ) -> tuple[Digest, Snapshot]:
-    """The digest for articles ingested in (since, until], and the snapshot to store with it."""
+    """The digest for articles ingested in (since, until], and the snapshot to store with it:
+    both as of ``until`` (articles ingested after it are left out of the board and changes)."""
     with bot.consistent():  # one state of the corpus, even if /ukraine add refreshes meanwhile
         return _build(bot, day, since, until, previous)
 
@@ -99,10 +111,11 @@ def _build(
 ) -> tuple[Digest, Snapshot]:
     new = bot.ingested_between(since, until)
     new_ids = {a.id for a in new}
-    board = bot.board()
+    later = {a.id for a in bot.ingested_between(until, _END_OF_TIME)}
+    board = bot.board(exclude=later) if later else bot.board()  # as of until
     now = snapshot(board)
-    before = previous if previous is not None else snapshot(bot.board(exclude=new_ids))
-    changes = _changes(bot, before, now, new_ids)
+    before = previous if previous is not None else snapshot(bot.board(exclude=new_ids | later))
+    changes = _changes(bot, before, now, new_ids, later)
     articles = [_article(bot, a) for a in new]
     digest = Digest(
         day=day,
@@ -175,8 +188,10 @@ def _article(bot: Newsbot, a: ArticleInfo) -> DigestArticle:
 
 
 def _changes(
-    bot: Newsbot, before: Snapshot, now: Snapshot, new_ids: set[str]
+    bot: Newsbot, before: Snapshot, now: Snapshot, new_ids: set[str], later: set[str]
 ) -> list[StanceChange]:
+    """What moved between the snapshots. The evidence is the current stance's, less what came
+    from articles ingested after the period (``later``)."""
     out = []
     for key in sorted(set(before) | set(now), key=lambda k: _order(bot, k)):
         old, cur = before.get(key), now.get(key)
@@ -186,9 +201,11 @@ def _changes(
         evidence = None
         new_sources = 0
         if cur is not None:
-            [position] = bot.stance(actor_id, topic).positions
-            mine = [e for e in position.evidence if e.stance == position.stance]
-            new_sources = len({e.article_id for e in position.evidence if e.article_id in new_ids})
+            stance = cur["stance"]
+            positions = bot.stance(actor_id, topic).positions
+            known = [e for p in positions for e in p.evidence if e.article_id not in later]
+            mine = [e for e in known if e.stance == stance]
+            new_sources = _independent(bot, {e.article_id for e in mine} & new_ids)
             evidence = max(mine, key=lambda e: _recency(bot, e.article_id), default=None)
         out.append(
             StanceChange(
@@ -203,6 +220,15 @@ def _changes(
             )
         )
     return out
+
+
+def _independent(bot: Newsbot, article_ids: set[str]) -> int:
+    """How many independent sources these articles are: a wire copy counts as its original."""
+    sources = set()
+    for article_id in article_ids:
+        a = bot.article(article_id)
+        sources.add(a.duplicate_of if a is not None and a.duplicate_of else article_id)
+    return len(sources)
 
 
 def _order(bot: Newsbot, key: str) -> tuple[int, int]:

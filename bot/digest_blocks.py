@@ -86,7 +86,8 @@ def preview_message(
 
 
 def change_item(change: StanceChange, label: Label) -> Item:
-    """ "*Denmark* · Troops for Ukraine: ⚪ undecided → 🔴 oppose, 2 new sources", the quote."""
+    """ "*Denmark* · Troops for Ukraine: ⚪ undecided → 🔴 oppose, 2 new independent sources",
+    then the quote."""
     what = movement(change, _mark)
     blocks = [section(f"*{inline(change.actor.name)}* · {inline(label(change.topic))}: {what}")]
     if change.evidence is not None:

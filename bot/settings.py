@@ -153,7 +153,7 @@ class Settings(BaseSettings):
         default="line", validation_alias=AliasChoices("DIGEST_QUIET", "digest_quiet")
     )
     digest_pace_s: float = Field(
-        default=1.0, ge=0, le=60, validation_alias=AliasChoices("DIGEST_PACE_S", "digest_pace_s")
+        default=1.0, ge=1, le=60, validation_alias=AliasChoices("DIGEST_PACE_S", "digest_pace_s")
     )
     # Each process or replica with a scheduler would post (the claim stops the duplicates, but
     # not the wasted work): in-process scheduling is opt-in, for a single-replica install.

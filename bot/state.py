@@ -8,7 +8,9 @@ conflict, an update guarded by its ``WHERE``): no row is read, decided on, then 
 
 Digests, exactly once per channel and day: a claim is a row taken before posting and completed
 after; a failed post releases it so that a retry posts; a claim older than ``stale_after`` (its
-holder crashed) can be taken over, so that nothing is blocked forever.
+holder crashed) can be taken over, so that nothing is blocked forever. Once the message is
+posted the claim is never released nor taken over: if it cannot be completed, its ``ts`` is
+recorded in it ("posted-pending") so that no run posts that digest again.
 """
 
 from __future__ import annotations
@@ -98,6 +100,11 @@ feedback = sa.Table(
 )
 
 
+class ClaimLost(Exception):
+    """This run's digest claim is no longer its own: it was taken over after
+    ``DIGEST_CLAIM_TIMEOUT_S`` (or released), so another run decides that digest."""
+
+
 @dataclass(frozen=True)
 class PostedDigest:
     day: str
@@ -147,7 +154,9 @@ class StateStore:
     # --- digests ---------------------------------------------------------------------------
 
     def claim(self, channel: str, day: str, owner: str) -> bool:
-        """Take the right to post; False when it is posted already or another run holds it."""
+        """Take the right to post; False when it is posted already or another run holds it.
+        A claim whose message is posted (its ``ts`` recorded, see ``mark_sent``) is never
+        stale: taking it over would post the digest twice."""
         now = time.time()
         row = {"channel": channel, "day": day, "status": "claimed"}
         with self.engine.begin() as db:
@@ -159,23 +168,84 @@ class StateStore:
                     digests.c.channel == channel,
                     digests.c.day == day,
                     digests.c.status == "claimed",
+                    digests.c.ts.is_(None),
                     digests.c.claimed_at < now - self.stale_after,
                 )
                 .values(owner=owner, claimed_at=now)
             )
             return stale.rowcount == 1
 
+    def hold(self, channel: str, day: str, owner: str) -> bool:
+        """Renews ``owner``'s claim just before it posts: False when the claim is no longer
+        its own (taken over after the timeout), and then it must not post."""
+        with self.engine.begin() as db:
+            renewed = db.execute(
+                sa.update(digests)
+                .where(
+                    digests.c.channel == channel,
+                    digests.c.day == day,
+                    digests.c.owner == owner,
+                    digests.c.status == "claimed",
+                    digests.c.ts.is_(None),
+                )
+                .values(claimed_at=time.time())
+            )
+            return renewed.rowcount == 1
+
+    def mark_sent(self, channel: str, day: str, owner: str, ts: str) -> bool:
+        """Records that the channel message ``ts`` is posted while the claim could not be
+        completed: the claim stays held ("posted-pending") and is never taken over, so no run
+        posts that digest again; ``adopt`` lets a later run complete it."""
+        with self.engine.begin() as db:
+            marked = db.execute(
+                sa.update(digests)
+                .where(
+                    digests.c.channel == channel,
+                    digests.c.day == day,
+                    digests.c.owner == owner,
+                    digests.c.status == "claimed",
+                )
+                .values(ts=ts)
+            )
+            return marked.rowcount == 1
+
+    def adopt(self, channel: str, day: str, owner: str) -> str | None:
+        """Takes over a posted-pending claim older than ``stale_after`` (its run posted the
+        message, then failed to complete): its ``ts``, to complete without posting, or None."""
+        now = time.time()
+        with self.engine.begin() as db:
+            taken = db.execute(
+                sa.update(digests)
+                .where(
+                    digests.c.channel == channel,
+                    digests.c.day == day,
+                    digests.c.status == "claimed",
+                    digests.c.ts.is_not(None),
+                    digests.c.claimed_at < now - self.stale_after,
+                )
+                .values(owner=owner, claimed_at=now)
+                .returning(digests.c.ts)
+            )
+            return taken.scalar()
+
     def complete(
         self, channel: str, day: str, owner: str, ts: str, snapshot: dict[str, dict[str, object]]
     ) -> None:
+        """Marks the digest posted, with its ``ts`` and snapshot. Raises ``ClaimLost`` when the
+        claim is no longer ``owner``'s (nothing is changed then)."""
         with self.engine.begin() as db:
-            db.execute(
+            done = db.execute(
                 sa.update(digests)
                 .where(digests.c.channel == channel, digests.c.day == day, digests.c.owner == owner)
                 .values(
                     status="posted", posted_at=time.time(), ts=ts, snapshot=json.dumps(snapshot)
                 )
             )
+            if done.rowcount != 1:
+                raise ClaimLost(
+                    f"the digest claim on {channel} {day} is no longer {owner}'s: it was taken "
+                    "over after DIGEST_CLAIM_TIMEOUT_S"
+                )
 
     def release(self, channel: str, day: str, owner: str) -> None:
         with self.engine.begin() as db:
@@ -204,9 +274,12 @@ class StateStore:
         return PostedDigest(row.day, row.posted_at, json.loads(row.snapshot)) if row else None
 
     def posted(self, channel: str, day: str) -> str | None:
-        """The message ts of that digest, if it was posted."""
+        """The message ts of that digest, if it was posted (also while its claim is
+        posted-pending); "" for a quiet day that posted nothing."""
         query = sa.select(digests.c.ts).where(
-            digests.c.channel == channel, digests.c.day == day, digests.c.status == "posted"
+            digests.c.channel == channel,
+            digests.c.day == day,
+            sa.or_(digests.c.status == "posted", digests.c.ts.is_not(None)),
         )
         with self.engine.connect() as db:
             return db.execute(query).scalar()

@@ -99,6 +99,6 @@ def desk(corpus_dir: Path, tmp_path: Path, stand_in: SlackStandIn) -> Desk:
         SLACK_API_URL=stand_in.base_url,
         DIGEST_TZ="UTC",
         DIGEST_TIME="07:00",
-        DIGEST_PACE_S="0.2",
+        DIGEST_PACE_S="1",
     )
     return Desk(corpus_dir, data, env)

@@ -131,7 +131,7 @@ def test_any_digest_fits_and_keeps_every_item(
     text = shown(messages)
     lines = [line for line in text.splitlines() if line.startswith("• <https://news.example/")]
     assert len(lines) == articles  # every article once, each line whole with its link
-    assert text.count("undecided → 🔴 oppose, 2 new sources") == changes
+    assert text.count("undecided → 🔴 oppose, 2 new independent sources") == changes
     if len(messages) > 1:
         assert messages[1].text == f"newsbot digest, 11 Mar 2025, part 2 of {len(messages)}"
 

@@ -7,21 +7,32 @@ import datetime as dt
 import itertools
 import json
 import random
+import re
 import signal
+import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from slack_sdk.errors import SlackApiError
+from structlog.testing import capture_logs
 
 from bot import Newsbot
 from bot.app import create_web_client
-from bot.digest_post import DigestRun, open_state, post_digest
+from bot.digest_post import (
+    DigestIncomplete,
+    DigestRun,
+    DigestUnrecorded,
+    open_state,
+    post_digest,
+)
 from bot.settings import Settings, load_settings
 from bot.slack_blocks import MAX_BLOCKS, MAX_HEADER_CHARS, MAX_MESSAGE_CHARS, MAX_SECTION_CHARS
-from bot.state import StateStore
+from bot.state import ClaimLost, StateStore
 from tests.digest.conftest import ARRIVED, DAY, Desk, arrive
 from tests.slack.conftest import BOT_TOKEN, texts
 from tests.slack.stand_in import Call, SlackStandIn
@@ -54,7 +65,7 @@ def settings_for(desk: Desk, **overrides: Any) -> Settings:
         "SLACK_API_URL": desk.env["SLACK_API_URL"],
         "DIGEST_TZ": "UTC",
         "DIGEST_TIME": "07:00",
-        "DIGEST_PACE_S": "0.2",
+        "DIGEST_PACE_S": "1",
     }
     return load_settings(**{**env, **overrides})
 
@@ -89,14 +100,19 @@ def test_a_flip_is_a_change_and_an_unchanged_corpus_shows_none(
     assert "ruled out sending troops" in change["evidence"]["quote"]
 
     shown = desk.run("digest", "--dry-run", "--date", f"{DAY}", "--channel", channel)
-    assert "Denmark · Troops for Ukraine: ⚪ undecided → 🔴 oppose, 1 new source" in shown.stdout
+    assert (
+        "Denmark · Troops for Ukraine: ⚪ undecided → 🔴 oppose, 1 new independent source"
+        in shown.stdout
+    )
     assert not posts_in(stand_in, channel)  # a preview never talks to Slack
 
     posted = desk.run("digest", "--post", "--date", f"{DAY}", "--channel", channel)
     assert posted.returncode == 0, posted.stderr
     [header] = headers_in(stand_in, channel)
     body = texts(header.blocks)
-    assert "*Denmark* · Troops for Ukraine: ⚪ undecided → 🔴 oppose, 1 new source" in body
+    assert (
+        "*Denmark* · Troops for Ukraine: ⚪ undecided → 🔴 oppose, 1 new independent source" in body
+    )
     assert "Denmark rules out troops" in body
     assert header.body["metadata"] == {
         "event_type": "newsbot_digest",
@@ -237,7 +253,7 @@ def test_a_long_digest_is_threaded_paced_and_within_limits(
 ) -> None:
     channel = "C0LONG0001"
     arrive(desk.corpus, many_articles(tmp_path, 70))
-    pace = 0.3
+    pace = 1.0
     run = post(desk, channel, DIGEST_PACE_S=str(pace))
     calls = posts_in(stand_in, channel)
     assert run.outcome == "posted" and run.messages == len(calls) >= 3
@@ -368,3 +384,174 @@ def test_the_slack_error_is_not_swallowed_by_the_poster(desk: Desk, stand_in: Sl
         post(desk, channel)
     assert StateStore(desk.data / "state.sqlite3").posted(channel, f"{DAY}") is None
     assert post(desk, channel).outcome == "posted"
+
+
+# --- once Slack accepted the channel message --------------------------------------------------
+
+
+class FlakyState(StateStore):
+    """The state database, with ``complete`` (and ``mark_sent``) failing as a test asks."""
+
+    def __init__(self, settings: Settings, complete_fails: int = 0, mark_fails: bool = False):
+        super().__init__(settings.state_database(), stale_after=settings.digest_claim_timeout_s)
+        self.complete_fails = complete_fails
+        self.mark_fails = mark_fails
+        self.interrupt = False
+        self.completes = 0
+
+    def complete(self, *args: Any, **kwargs: Any) -> None:
+        self.completes += 1
+        if self.interrupt:
+            raise KeyboardInterrupt  # SIGTERM or Ctrl-C right after Slack answered
+        if self.complete_fails:
+            self.complete_fails -= 1
+            raise sa.exc.OperationalError("UPDATE digests", {}, Exception("database went away"))
+        super().complete(*args, **kwargs)
+
+    def mark_sent(self, channel: str, day: str, owner: str, ts: str) -> bool:
+        if self.mark_fails:
+            raise sa.exc.OperationalError("UPDATE digests", {}, Exception("database went away"))
+        return super().mark_sent(channel, day, owner, ts)
+
+
+def post_with(desk: Desk, store: StateStore, channel: str, **overrides: Any) -> DigestRun:
+    settings = settings_for(desk, **overrides)
+    bot = Newsbot.open(desk.corpus, desk.data)
+    client = create_web_client(settings)
+    return post_digest(settings, bot, client, store, channel, DAY, sleep=lambda _: None)
+
+
+def test_a_failed_completion_is_retried_and_never_posts_twice(
+    flipped: Desk, stand_in: SlackStandIn
+) -> None:
+    channel = "C0DONE0001"
+    store = FlakyState(settings_for(flipped), complete_fails=2)
+    run = post_with(flipped, store, channel)
+    assert run.outcome == "posted" and store.completes == 3
+    assert store.posted(channel, f"{DAY}") == run.ts
+    again = post(flipped, channel)
+    assert again.outcome == "already_posted" and again.ts == run.ts
+    assert len(headers_in(stand_in, channel)) == 1
+
+
+def test_a_posted_digest_the_state_cannot_record_is_kept_pending_then_adopted(
+    flipped: Desk, stand_in: SlackStandIn
+) -> None:
+    channel = "C0DONE0002"
+    store = FlakyState(settings_for(flipped), complete_fails=100)
+    with pytest.raises(DigestUnrecorded, match="kept as posted-pending, so it is not posted"):
+        post_with(flipped, store, channel)
+    assert len(headers_in(stand_in, channel)) == 1
+    pending = StateStore(flipped.data / "state.sqlite3")
+    posted_ts = pending.posted(channel, f"{DAY}")
+    assert posted_ts  # the claim records the message: posted-pending
+    assert pending.last_posted(channel, f"{DAY + dt.timedelta(days=1)}") is None
+
+    # However old the claim gets, no run posts the digest again; one completes it.
+    later = post(flipped, channel, DIGEST_CLAIM_TIMEOUT_S="0.001")
+    assert later.outcome == "already_posted" and later.ts == posted_ts
+    assert len(headers_in(stand_in, channel)) == 1
+    last = pending.last_posted(channel, f"{DAY + dt.timedelta(days=1)}")
+    assert last is not None and last.snapshot["denmark|troops"]["stance"] == "oppose"
+    assert post(flipped, channel).outcome == "already_posted"
+    assert len(headers_in(stand_in, channel)) == 1
+
+
+def test_a_posted_digest_is_not_released_when_the_state_is_gone(
+    flipped: Desk, stand_in: SlackStandIn
+) -> None:
+    channel = "C0DONE0003"
+    store = FlakyState(settings_for(flipped), complete_fails=100, mark_fails=True)
+    with pytest.raises(DigestUnrecorded, match="check the channel before posting"):
+        post_with(flipped, store, channel)
+    assert store.completes == 4  # tried, then retried
+    # The claim is held, not released: the next run does not post.
+    assert post(flipped, channel).outcome == "claimed"
+    assert len(headers_in(stand_in, channel)) == 1
+
+
+def test_an_interrupt_after_the_post_keeps_the_claim(flipped: Desk, stand_in: SlackStandIn) -> None:
+    channel = "C0DONE0004"
+    store = FlakyState(settings_for(flipped))
+    store.interrupt = True
+    with pytest.raises(KeyboardInterrupt):
+        post_with(flipped, store, channel)
+    later = post(flipped, channel, DIGEST_CLAIM_TIMEOUT_S="0.001")
+    assert later.outcome == "already_posted"
+    assert len(headers_in(stand_in, channel)) == 1
+
+
+def test_the_cli_reports_a_posted_digest_it_could_not_record(
+    flipped: Desk, stand_in: SlackStandIn, tmp_path: Path
+) -> None:
+    """A state database that refuses the completion: one line, exit 1, no second post."""
+    channel = "C0DONE0005"
+    db = flipped.data / "state.sqlite3"
+    StateStore(db).engine.dispose()  # the schema exists
+    with sqlite3.connect(db) as raw:  # every completion of a claim fails, as on a broken disk
+        raw.execute(
+            "CREATE TRIGGER no_complete BEFORE UPDATE OF status ON digests "
+            "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+        )
+    out = flipped.run("digest", "--post", "--date", f"{DAY}", "--channel", channel)
+    assert out.returncode == 1
+    said = out.stderr.splitlines()[-1]  # the logs go before it, on stderr too
+    [ts] = re.findall(r"\(ts (\d+\.\d+)\)", said)
+    assert said == (
+        f"incomplete: the digest of 2025-03-11 is posted in C0DONE0005 (ts {ts}), but the "
+        "state database did not record it (disk I/O error); its claim is kept as "
+        "posted-pending, so it is not posted again"
+    )
+    again = flipped.run("digest", "--post", "--date", f"{DAY}", "--channel", channel)
+    assert again.returncode == 0 and again.stdout.startswith("already done:"), again.stderr
+    assert len(headers_in(stand_in, channel)) == 1
+
+
+def test_a_failed_thread_reply_never_posts_the_digest_again(
+    desk: Desk, tmp_path: Path, stand_in: SlackStandIn
+) -> None:
+    channel = "C0REPLY001"
+    arrive(desk.corpus, many_articles(tmp_path, 70))
+    stand_in.fail_next(
+        "chat.postMessage",
+        200,
+        body={"ok": False, "error": "msg_too_long"},
+        when=lambda body: body.get("channel") == channel and "thread_ts" in body,
+    )
+    with pytest.raises(DigestIncomplete, match="thread reply 1 of"):
+        post(desk, channel)
+    again = post(desk, channel)
+    assert again.outcome == "already_posted"
+    assert len(headers_in(stand_in, channel)) == 1
+
+
+# --- a run that lost its claim ------------------------------------------------------------
+
+
+class SlowState(StateStore):
+    """The run is slow past DIGEST_CLAIM_TIMEOUT_S: while it builds the digest, another run
+    takes its claim over."""
+
+    def __init__(self, settings: Settings, then: Callable[[], None]) -> None:
+        super().__init__(settings.state_database(), stale_after=settings.digest_claim_timeout_s)
+        self.then = then
+
+    def last_posted(self, channel: str, before_day: str) -> Any:
+        self.then()
+        return super().last_posted(channel, before_day)
+
+
+def test_a_run_that_lost_its_claim_does_not_post(flipped: Desk, stand_in: SlackStandIn) -> None:
+    channel = "C0SLOW0001"
+    settings = settings_for(flipped)
+    impatient = StateStore(settings.state_database(), stale_after=0.0)
+    taken: list[bool] = []
+    slow = SlowState(settings, lambda: taken.append(impatient.claim(channel, f"{DAY}", "next")))
+    with capture_logs() as logs:
+        run = post_with(flipped, slow, channel)
+    assert taken == [True]
+    assert run.outcome == "claimed" and run.ts is None
+    assert headers_in(stand_in, channel) == []  # the run that took it over posts
+    assert [e["outcome"] for e in logs if e["event"] == "digest_post"] == ["lost_claim"]
+    with pytest.raises(ClaimLost):  # and its late completion would say so
+        slow.complete(channel, f"{DAY}", "whoever", "ts", {})

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from bot.settings import SettingsError, load_settings
+from tests.digest.conftest import NEWSBOT
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -43,7 +46,10 @@ def test_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         ("DIGEST_TZ", "Kyiv", "DIGEST_TZ: must be an IANA time zone such as Europe/Kyiv"),
         ("DIGEST_CHANNEL", "#desk", "DIGEST_CHANNEL: must be a channel ID such as C0123456789"),
         ("DIGEST_QUIET", "silent", "DIGEST_QUIET: Input should be 'line' or 'skip'"),
-        ("DIGEST_PACE_S", "-1", "DIGEST_PACE_S: Input should be greater than or equal to 0"),
+        ("DIGEST_PACE_S", "-1", "DIGEST_PACE_S: Input should be greater than or equal to 1"),
+        # Slack takes about one message per second per channel: never faster.
+        ("DIGEST_PACE_S", "0.5", "DIGEST_PACE_S: Input should be greater than or equal to 1"),
+        ("DIGEST_PACE_S", "0", "DIGEST_PACE_S: Input should be greater than or equal to 1"),
         ("DIGEST_SCHEDULER", "cron", "DIGEST_SCHEDULER: Input should be 'off' or 'inprocess'"),
         ("DIGEST_SCHEDULER", "inprocess", "DIGEST_SCHEDULER=inprocess needs DIGEST_CHANNEL"),
         ("DIGEST_CLAIM_TIMEOUT_S", "0", "DIGEST_CLAIM_TIMEOUT_S: Input should be greater than 0"),
@@ -59,3 +65,23 @@ def test_a_bad_value_is_one_line_naming_it(
         load_settings()
     assert "\n" not in str(err.value)
     assert message in str(err.value)
+
+
+def test_a_pace_under_a_second_stops_newsbot_at_start_up(tmp_path: Path) -> None:
+    """The process refuses to start, with one line naming the variable, and exit status 2."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "NEWSBOT_", "DIGEST_"))
+    }
+    out = subprocess.run(
+        [NEWSBOT, "--data-dir", str(tmp_path), "digest", "--dry-run"],
+        env={**env, "DIGEST_PACE_S": "0.5"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        "invalid settings: DIGEST_PACE_S: Input should be greater than or equal to 1"
+    )
+    assert out.stdout == ""

@@ -15,7 +15,16 @@ from structlog.testing import capture_logs
 from bot.app import dedupe_events
 from bot.ingest import Added, IngestReport
 from bot.settings import SettingsError, load_settings
-from bot.state import StateStore, feedback, ingest_ledger, metadata, open_state, schema_version
+from bot.state import (
+    SCHEMA_VERSION,
+    ClaimLost,
+    StateStore,
+    feedback,
+    ingest_ledger,
+    metadata,
+    open_state,
+    schema_version,
+)
 from tests.postgres import PostgresServer
 
 DAY = "2025-03-11"
@@ -105,11 +114,46 @@ def test_a_stale_claim_is_taken_over_and_its_holder_cannot_complete(
     assert store.claim("C1", DAY, "crashed")
     impatient = StateStore(database, stale_after=0.0)  # every claim is older than 0 s
     assert impatient.claim("C1", DAY, "next")
-    store.complete("C1", DAY, "crashed", "ts-late", {})  # the old holder wakes up: no effect
+    assert not store.hold("C1", DAY, "crashed")  # the old holder wakes up: not its claim
+    with pytest.raises(ClaimLost, match="no longer crashed's"):
+        store.complete("C1", DAY, "crashed", "ts-late", {})  # no effect, and it says so
     assert store.posted("C1", DAY) is None
+    assert impatient.hold("C1", DAY, "next")
     impatient.complete("C1", DAY, "next", "ts-next", {})
     assert store.posted("C1", DAY) == "ts-next"
     assert not impatient.claim("C1", DAY, "another")  # posted is never stale
+
+
+def test_a_lost_claim_cannot_be_completed(store: StateStore) -> None:
+    assert store.claim("C1", DAY, "a")
+    store.release("C1", DAY, "a")
+    with pytest.raises(ClaimLost):
+        store.complete("C1", DAY, "a", "ts", {})
+    assert store.posted("C1", DAY) is None and store.claim("C1", DAY, "b")
+
+
+def test_a_posted_pending_claim_is_never_taken_over_and_is_adopted_once_stale(
+    store: StateStore, database: str | Path
+) -> None:
+    """The message is posted but the claim could not be completed: its ts is kept in the
+    claim, so no run posts that digest again, however old the claim gets."""
+    assert store.claim("C1", DAY, "a")
+    assert store.mark_sent("C1", DAY, "a", "ts-a")
+    assert store.posted("C1", DAY) == "ts-a"
+    assert not store.hold("C1", DAY, "a")  # posted: there is nothing left to post
+    impatient = StateStore(database, stale_after=0.0)
+    assert not impatient.claim("C1", DAY, "b")  # never stale
+    assert store.adopt("C1", DAY, "b") is None  # not older than the timeout yet
+    assert store.last_posted("C1", "2025-03-12") is None
+    assert impatient.adopt("C1", DAY, "b") == "ts-a"
+    with pytest.raises(ClaimLost):
+        store.complete("C1", DAY, "a", "ts-a", {})  # b adopted it
+    impatient.complete("C1", DAY, "b", "ts-a", {"k": {"stance": "oppose"}})
+    last = store.last_posted("C1", "2025-03-12")
+    assert last is not None and last.snapshot == {"k": {"stance": "oppose"}}
+    assert impatient.adopt("C1", DAY, "c") is None  # posted: nothing to adopt
+    assert not store.mark_sent("C1", DAY, "b", "ts-other")  # posted: never overwritten
+    assert store.posted("C1", DAY) == "ts-a"
 
 
 def test_racing_claims_have_one_winner(store: StateStore) -> None:
@@ -181,7 +225,7 @@ def test_feedback_is_recorded(store: StateStore) -> None:
 
 
 def test_the_schema_is_created_with_its_version(store: StateStore) -> None:
-    assert rows(store, schema_version) == [{"version": 1}]
+    assert rows(store, schema_version) == [{"version": SCHEMA_VERSION}]
     names = set(sa.inspect(store.engine).get_table_names())
     assert {"schema_version", "digests", "slack_events", "ingest_ledger", "feedback"} <= names
 
@@ -195,7 +239,8 @@ def test_a_newer_schema_is_refused(database: str | Path) -> None:
         metadata.create_all(db)
         db.execute(sa.insert(schema_version).values(version=99))
     engine.dispose()
-    with pytest.raises(SettingsError, match="schema version 99, newer than this newsbot's 1"):
+    newer = f"schema version 99, newer than this newsbot's {SCHEMA_VERSION}"
+    with pytest.raises(SettingsError, match=newer):
         StateStore(database)
 
 
