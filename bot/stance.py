@@ -450,10 +450,23 @@ class StanceAnnotator:
         # What makes a yes conditional: "if", "only if", "once", or "without" another topic's
         # anchor - not any "without" ("paid for without new taxes").
         conditions = by["condition"] + by["requirement"] + needs_other
+        # "without" that is itself the topic's opposite ("a deal without Ukraine") is no
+        # condition: refusing it is a double negative.
+        opposite = _spans(dir_oppose)
+        withouts = [c for c in by["necessity"] if c.start not in opposite]
+
+        def refused_unless(after: int, c: Match) -> bool:
+            """This topic's anchor stands between the no and its "without": what is refused is
+            the topic itself, and "without ..." is the condition ("opposed to deploying troops
+            without a clear US role" = would deploy with one)."""
+            return any(after <= k < c.start for k in anchors)
+
         for m in by["refusal"]:
             if any(d.start >= m.end for d in dir_oppose):  # "rejected calls to lift sanctions"
                 return "support", 3, at(m), text(m)
-            needed = [c for c in by["necessity"] if c.start > m.start and c not in needs_other]
+            needed = [c for c in withouts if c.start > m.start and c not in needs_other]
+            if any(refused_unless(m.end, c) for c in needed):
+                return "conditional", 3, at(m), text(m)
             if needed:  # "would not accept any deal made without its participation"
                 return "support", 3, at(m), text(m)
             if conditions or by["until"]:
@@ -489,8 +502,10 @@ class StanceAnnotator:
             # "will not lift sanctions", "no negotiations without Ukraine": a double negative.
             double = scope & (_spans(dir_oppose) | _spans(by["necessity"]))
             # "Without those two things, I do not see a German deployment": a fronted
-            # "without" is the condition of the no.
+            # "without" is the condition of the no; so is one after the topic ("will not send
+            # troops without a clear mandate").
             fronted = [c for c in by["necessity"] if c.start < m.start]
+            fronted += [c for c in withouts if c.start in scope and refused_unless(m.end, c)]
             outside = fronted + [
                 c
                 for c in by["condition"] + by["requirement"] + by["until"] + needs_other

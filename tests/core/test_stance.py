@@ -94,6 +94,45 @@ CASES = [
         "us_backstop",
         "support",
     ),
+    # a no to the topic with a "without ..." condition: conditional, as with a missing backstop
+    (
+        "Madrid voiced its opposition to stationing soldiers in Ukraine without firmer clarity "
+        "about what Washington would do.",
+        "spain",
+        "troops",
+        "conditional",
+    ),
+    (
+        "Oslo refuses to put Norwegian peacekeepers in Ukraine without a clear mandate.",
+        "norway",
+        "troops",
+        "conditional",
+    ),
+    (
+        "Prague will not deploy troops to Ukraine without a proper mandate from its parliament.",
+        "czech_republic",
+        "troops",
+        "conditional",
+    ),
+    (
+        "Sweden would not send forces to Ukraine without an American security guarantee.",
+        "sweden",
+        "us_backstop",
+        "support",
+    ),
+    # ... but a deal "without Ukraine" is the topic's opposite: refusing it is a double negative
+    (
+        "Finland rejects any settlement struck without Kyiv at the negotiating table.",
+        "finland",
+        "peace_talks",
+        "support",
+    ),
+    (
+        "There will be no peace deal without European participation, Denmark insisted.",
+        "denmark",
+        "peace_talks",
+        "support",
+    ),
     # a topic's direction words
     ("Hungary called for lifting sanctions on Russia.", "hungary", "sanctions", "oppose"),
     ("Poland will not lift sanctions on Russia.", "poland", "sanctions", "support"),
