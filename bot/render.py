@@ -36,7 +36,9 @@ def stance(
         return
     for p in answer.positions:
         agree = (
-            "1 source agrees" if p.sources_agreeing == 1 else f"{p.sources_agreeing} sources agree"
+            "1 independent source agrees"
+            if p.sources_agreeing == 1
+            else f"{p.sources_agreeing} independent sources agree"
         )
         note = " · sources disagree" if p.disagreement else ""
         head = Text.assemble(
@@ -70,7 +72,10 @@ def _marked(stance: str | None) -> str:
 
 
 def _legend() -> str:
-    return "  ".join(f"{mark} {name}" for name, mark in MARK.items()) + "  (n = sources agreeing)"
+    return (
+        "  ".join(f"{mark} {name}" for name, mark in MARK.items())
+        + "  (n = independent sources agreeing)"
+    )
 
 
 def search(answer: SearchAnswer, console: Console) -> None:

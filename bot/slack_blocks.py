@@ -282,7 +282,8 @@ def best_quotes(position: Position) -> list[Evidence]:
 def position_item(position: Position, label: Label) -> Item:
     marker, verb = MARKERS[position.stance]
     agree = position.sources_agreeing
-    agreeing = f"{plural(agree, 'source')} {'agrees' if agree == 1 else 'agree'}"
+    # Wire copies count once (see bot/index.py), hence "independent".
+    agreeing = f"{plural(agree, 'independent source')} {'agrees' if agree == 1 else 'agree'}"
     note = "⚠️ other sources disagree" if position.disagreement else "no source disagrees"
     text = "\n".join(
         [

@@ -54,9 +54,9 @@ def test_stance_answer_has_markers_quotes_sources_and_footer(slack, stand_in):
     }
     sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     assert sections[0].startswith("🔴 *Troops for Ukraine*: opposes")
-    assert "_2 sources agree · ⚠️ other sources disagree_" in sections[0]
+    assert "_2 independent sources agree · ⚠️ other sources disagree_" in sections[0]
     assert sections[1].startswith("🟢 *Sanctions on Russia*: supports")
-    assert "_1 source agrees · no source disagrees_" in sections[1]
+    assert "_1 independent source agrees · no source disagrees_" in sections[1]
 
     # Under the troops section: the best quotes as context blocks, the dissent among them.
     quotes = [b["elements"][0]["text"] for b in blocks[2:5]]
