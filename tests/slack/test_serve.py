@@ -196,6 +196,12 @@ def test_socket_mode_answers_a_redelivered_mention_once(socket_server, stand_in)
 def test_socket_mode_health_follows_the_connection(socket_server, stand_in):
     _, ws, health = socket_server
     stand_in.ws_url = None  # reconnecting fails from now on
+    # The client counts itself connected at the handshake, before the stand-in's session thread
+    # has registered the connection: dropping before that would drop nothing.
+    deadline = time.monotonic() + 20
+    while not ws.connected:
+        assert time.monotonic() < deadline, "the stand-in never saw the connection"
+        time.sleep(0.05)
     ws.drop()
     assert wait_health(health, 503) == {"connected": False}
 
