@@ -418,7 +418,20 @@ class StanceAnnotator:
             and (not anchors or min(abs(k - m.start) for k in anchors) <= DIRECTION_REACH)
         ]
         dir_oppose = [m for m in direction if m.category == "oppose"]
-        actions = {k for m in self.actions.find(words) for k in range(m.start, m.end)}
+
+        def future(m: Match) -> bool:
+            """ "going to leave" is the future; "going to Ukraine" or "to the front" is going."""
+            if m.end >= len(words) or words[m.end] in {"the", "a", "an"}:
+                return False
+            token = sent.tokens[lo + m.end]
+            return sent.text[token.start - sent.start].islower()
+
+        actions = {
+            k
+            for m in self.actions.find(words)
+            if not (m.phrase == ("go", "to") and future(m))
+            for k in range(m.start, m.end)
+        }
         commits = {k for m in by["commitment"] for k in range(m.start, m.end)}
         stops = _stops(words)
 
@@ -481,9 +494,15 @@ class StanceAnnotator:
         for m in by["negation"]:
             end = min(_next_stop(stops, m.end, len(words)), m.end + self.lx.negation_scope)
             end = min([end] + [n for n in negations if n > m.start])
+            # Nor past the end of a quote: '"We will not stay out," he said of deploying'.
+            inside = sent.in_quote[lo + m.start]
+            end = next((k for k in range(m.end, end) if sent.in_quote[lo + k] != inside), end)
             scope = set(range(m.end, end))
             # "Rome has made clear it will not." says no to what the sentence is about.
-            elided = all(w in _STOP_PUNCT or w == "." for w in words[m.end :])
+            rest = words[m.end :]
+            if rest[:2] == ["go", "to"]:  # "Rome is not going to."
+                rest = rest[2:]
+            elided = all(w in _STOP_PUNCT or w == "." for w in rest)
             topical = scope & (anchors | _spans(direction))
             hit = scope & (anchors | actions | commits | _spans(direction) | necessities)
             shown = replace(m, end=min(hit) + 1) if hit else m  # "not send", not just "not"

@@ -75,6 +75,35 @@ CASES = [
         "defence_spending",
         "support",
     ),
+    # a negation stays in its clause: a no to leaving an alliance is no no to spending
+    (
+        "Stubb said Finland is not going to abandon the alliance, but he said: every member "
+        "will have to raise military spending.",
+        "finland",
+        "defence_spending",
+        "support",
+    ),
+    (
+        "We are not going anywhere; Europe must invest more in defence, Kristersson said.",
+        "sweden",
+        "defence_spending",
+        "support",
+    ),
+    (
+        '"We will not walk away from NATO," Kristersson said, adding that Sweden must boost '
+        "military spending.",
+        "sweden",
+        "defence_spending",
+        "support",
+    ),
+    # ... while "not going to" still says no to the topic it reaches, or to the one just asked
+    (
+        "Fiala said Prague is not going to put Czech soldiers on the ground in Ukraine.",
+        "czech_republic",
+        "troops",
+        "oppose",
+    ),
+    ("Sending soldiers to Ukraine? Hungary is not going to.", "hungary", "troops", "oppose"),
     # refusals
     ("Sweden has ruled out sending troops to Ukraine.", "sweden", "troops", "oppose"),
     (
