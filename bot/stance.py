@@ -85,6 +85,7 @@ class StanceAnnotator:
         self.lx = lexicon
         lists = lexicon.cue_lists
         self.actions = PhraseMatcher({"action": lists["action"]})
+        self.inaction = PhraseMatcher({"inaction": lists.get("inaction", [])})
         self.speech = PhraseMatcher({"speech": lists["speech"]})
         self.not_now = {" ".join(phrase_tokens(x)) for x in lists.get("not_now", [])}
         self.inverted = {" ".join(phrase_tokens(x)) for x in lists.get("inverted_speech", [])}
@@ -403,9 +404,17 @@ class StanceAnnotator:
             for m in by["condition"] + by["requirement"]
             for k in range(m.start, _next_stop(stops, m.end, len(words)))
         }
+        # "Not every nation will be able to contribute": what follows is about others, up to
+        # the next comma; its modal, negation or cue is nobody's position here.
+        of_others = {
+            k for m in by["others"] for k in range(m.start, _next_stop(stops, m.end, len(words)))
+        }
         by = {
             c: [
-                m for m in found if c not in _ANCHORED or (bears(m) and m.start not in in_condition)
+                m
+                for m in found
+                if m.start not in of_others
+                and (c not in _ANCHORED or (bears(m) and m.start not in in_condition))
             ]
             for c, found in by.items()
         }
@@ -415,6 +424,7 @@ class StanceAnnotator:
             m
             for m in topic.direction.find(words)
             if m.start not in in_condition
+            and m.start not in of_others
             and (not anchors or min(abs(k - m.start) for k in anchors) <= DIRECTION_REACH)
         ]
         dir_oppose = [m for m in direction if m.category == "oppose"]
@@ -426,12 +436,14 @@ class StanceAnnotator:
             token = sent.tokens[lo + m.end]
             return sent.text[token.start - sent.start].islower()
 
+        # "sit back", "stand by": doing nothing; its "back" is no action.
+        idle = _spans(self.inaction.find(words))
         actions = {
             k
             for m in self.actions.find(words)
             if not (m.phrase == ("go", "to") and future(m))
             for k in range(m.start, m.end)
-        }
+        } - idle
         commits = {k for m in by["commitment"] for k in range(m.start, m.end)}
         stops = _stops(words)
 
@@ -517,6 +529,8 @@ class StanceAnnotator:
                     return "support", 2, at(m), text(shown)
                 continue
             if not elided and not topical and not scope & (actions | commits | necessities):
+                if scope & idle:  # "that can't mean that we sit back": something must be done
+                    return "support", 2, at(m), text(replace(m, end=max(scope & idle) + 1))
                 continue
             # "will not lift sanctions", "no negotiations without Ukraine": a double negative.
             double = scope & (_spans(dir_oppose) | _spans(by["necessity"]))
@@ -547,7 +561,11 @@ class StanceAnnotator:
         # "will send", "would commit forces": a modal right before an action is a commitment.
         # The action must bear on the topic: "would commit forces", "will raise spending".
         aimed = {k for k in actions if any(abs(a - k) <= 6 for a in anchors)} | _spans(direction)
-        modal = [m for m in self.modals.find(words) if any(m.end <= k <= m.end + 1 for k in aimed)]
+        modal = [
+            m
+            for m in self.modals.find(words)
+            if any(m.end <= k <= m.end + 1 for k in aimed) and m.start not in of_others
+        ]
         pro = by["need"] + by["commitment"] + [m for m in modal if m.category == "will"]
         if pro:
             # Of several, the one nearest the topic speaks for it: in "Europe must play its
@@ -666,6 +684,7 @@ _CATEGORIES = (
     "condition",
     "necessity",
     "speculation",
+    "others",
 )
 _CONJUNCTIONS = {"and", "or", "nor", "as"}
 # Cues that must stand near their topic's anchor (negation has its own scope).

@@ -104,6 +104,27 @@ CASES = [
         "oppose",
     ),
     ("Sending soldiers to Ukraine? Hungary is not going to.", "hungary", "troops", "oppose"),
+    # "not every nation ..." is about others; "we cannot sit back" is a double negative
+    (
+        "Not all allies are ready to put soldiers in Ukraine, yet that cannot mean we stand "
+        "aside, Frederiksen said of the reassurance force.",
+        "denmark",
+        "troops",
+        "support",
+    ),
+    (
+        "Not every government will find it possible to contribute troops, Kristersson conceded.",
+        "sweden",
+        "troops",
+        None,
+    ),
+    (
+        "Not everyone in the alliance will deploy forces to Ukraine, but we will not sit on our "
+        "hands, Støre said.",
+        "norway",
+        "troops",
+        "support",
+    ),
     # refusals
     ("Sweden has ruled out sending troops to Ukraine.", "sweden", "troops", "oppose"),
     (
