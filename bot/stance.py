@@ -624,8 +624,8 @@ class StanceAnnotator:
         agent = [
             (k, m) for k, m in usable if cue_at < k <= cue_at + 3 and sent.words[k - 1] == "by"
         ]
-        if agent:
-            return [agent[0][1]]
+        if agent:  # with those listed after it: "by Hungary, Slovakia and others"
+            return self._group_after(sent, [(k, m) for k, m in usable if k >= agent[0][0]])
         before = [(k, m) for k, m in usable if k < cue_at]
         if before:
             return self._group(sent, before)
@@ -639,6 +639,23 @@ class StanceAnnotator:
             if ref:
                 return [ref]
         return []
+
+    def _group_after(self, sent: _Sentence, found: list[tuple[int, Mention]]) -> list[Mention]:
+        """The first mention and those listed after it ("by Hungary, Slovakia and others")."""
+        group = found[:1]
+        for k, m in found[1:]:
+            between = [
+                w
+                for j, w in enumerate(sent.words[group[-1][0] : k], group[-1][0])
+                if j not in sent.named
+            ]
+            if not all(w in self.joiners for w in between):
+                break
+            group.append((k, m))
+        # The nearest-first grouping decides whether it is a list and who is in it; if it is
+        # no list ("by Hungary, Slovakia's ally"), the first holds it.
+        listed = self._group(sent, group)
+        return listed if len(listed) != 1 else [group[0][1]]
 
     def _group(self, sent: _Sentence, found: list[tuple[int, Mention]]) -> list[Mention]:
         """The nearest mention and those coordinated with it ("Germany and Poland")."""
@@ -657,6 +674,15 @@ class StanceAnnotator:
                 conjoined = conjoined or bool(set(between) & _CONJUNCTIONS)
             else:
                 break
+        if not conjoined and len(group) > 1:
+            # "Hungary, Slovakia and other countries": the list's "and" comes after its last
+            # named member; every member is treated alike.
+            j = group[0][0]
+            while j < len(sent.words) and j in sent.named:
+                j += 1
+            if j < len(sent.words) and sent.words[j] == ",":
+                j += 1
+            conjoined = j < len(sent.words) and sent.words[j] in _CONJUNCTIONS - {"as"}
         if not conjoined:  # "in war-torn Ukraine, Keir Starmer said" is no list
             group = group[:1]
         actors = {m.actor_id for _, m in group}

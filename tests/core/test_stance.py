@@ -195,6 +195,39 @@ CASES = [
         "troops",
         "undecided",
     ),
+    # actors listed together hold it alike, wherever the list's "and" falls
+    (
+        "Officials from Hungary, Slovakia, and a handful of other capitals rejected putting "
+        "troops in Ukraine.",
+        "hungary",
+        "troops",
+        "oppose",
+    ),
+    (
+        "Officials from Hungary, Slovakia, and a handful of other capitals rejected putting "
+        "troops in Ukraine.",
+        "slovakia",
+        "troops",
+        "oppose",
+    ),
+    (
+        "A Ukrainian deployment was turned down by Sweden, Finland and several Nordic partners.",
+        "sweden",
+        "troops",
+        "oppose",
+    ),
+    (
+        "A Ukrainian deployment was turned down by Sweden, Finland and several Nordic partners.",
+        "finland",
+        "troops",
+        "oppose",
+    ),
+    (
+        "A peacekeeping mission was turned down by Sweden, Finland's neighbour.",
+        "finland",
+        "troops",
+        None,
+    ),
     # not a position
     ("Britain will send troops to Ukraine.", "ukraine", "troops", None),
     (
