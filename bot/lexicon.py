@@ -162,7 +162,16 @@ class Lexicon:
             if odd:  # YAML reads a bare no, on or off as a boolean
                 raise CorpusError(f"cues.yaml: {k}: {odd[0]!r} is not text; put it in quotes")
         matched = ("refusal", "negation", "hedge", "commitment", "condition", "necessity")
-        optional = ("neutral", "hearsay", "need", "requirement", "until", "precondition", "others")
+        optional = (
+            "neutral",
+            "hearsay",
+            "need",
+            "requirement",
+            "until",
+            "precondition",
+            "others",
+            "closure",
+        )
         missing = [k for k in (*matched, "action", "speculation", "speech") if k not in lists]
         if missing:
             raise CorpusError(f"cues.yaml: missing lists {', '.join(missing)}")

@@ -86,6 +86,7 @@ class StanceAnnotator:
         lists = lexicon.cue_lists
         self.actions = PhraseMatcher({"action": lists["action"]})
         self.inaction = PhraseMatcher({"inaction": lists.get("inaction", [])})
+        self.timing_tail = PhraseMatcher({"tail": lists.get("timing_tail", [])})
         self.speech = PhraseMatcher({"speech": lists["speech"]})
         self.not_now = {" ".join(phrase_tokens(x)) for x in lists.get("not_now", [])}
         self.inverted = {" ".join(phrase_tokens(x)) for x in lists.get("inverted_speech", [])}
@@ -94,6 +95,7 @@ class StanceAnnotator:
         self.objects = _words(lists.get("object_preposition", []))
         self.modified = _words(lists.get("modified_nouns", []))
         self.role_words = _words(lists.get("role_nouns", []))
+        self.issues = _words(lists.get("closure_subjects", []))
         self.joiners = _words(lists.get("group_joiners", []))
         self.modal_words = _words(lists.get("modal_commit", []) + lists.get("modal_possible", []))
         self.roles = PhraseMatcher({"role": lists.get("role_nouns", [])})
@@ -367,6 +369,17 @@ class StanceAnnotator:
         found = self.lx.cues.find(words, sent.surface[lo:hi])
         cues = [m for m in found if not named & set(range(m.start, m.end))]
         by = {c: [m for m in cues if m.category == c] for c in _CATEGORIES}
+        # "The issue of sending troops is closed": a closure whose subject is an issue, however
+        # many words name it, is a refusal.
+        for m in by["closure"]:
+            subject = [
+                k
+                for k in range(max(0, m.start - CLOSURE_REACH), m.start)
+                if words[k] in self.issues
+            ]
+            if subject and not any(w in _STOP_PUNCT for w in words[subject[-1] : m.start]):
+                by["refusal"].append(Match("refusal", subject[-1], m.end, m.phrase))
+        by["refusal"].sort(key=lambda m: m.start)
         verdict = self._verdict(sent, lo, words, by, topic)
         # Hopes, fears or a question about someone ("optimistic that Washington will back
         # it") are not that one's position.
@@ -545,6 +558,17 @@ class StanceAnnotator:
                 if c in needs_other or not set(range(c.start, c.end)) & scope
             ]
             stance: Stance = "conditional" if outside else "support" if double else "oppose"
+            # "would not commit troops to Ukraine yet": a no for now is undecided, like "not
+            # yet"; "will not lift sanctions yet" still keeps them.
+            clause_end = _next_stop(stops, m.end, len(words))
+            later = [
+                t
+                for t in self.timing_tail.find(words)
+                if m.end <= t.start < clause_end
+                and (t.end >= len(words) or words[t.end] in _STOP_PUNCT | {"."})
+            ]
+            if later and stance == "oppose":
+                return "undecided", 2, at(m), text(replace(shown, end=later[0].end))
             return stance, 3, at(m), text(shown)
 
         if by["hedge"]:
@@ -711,11 +735,13 @@ _CATEGORIES = (
     "necessity",
     "speculation",
     "others",
+    "closure",
 )
 _CONJUNCTIONS = {"and", "or", "nor", "as"}
 # Cues that must stand near their topic's anchor (negation has its own scope).
 _ANCHORED = {"refusal", "hedge", "need", "commitment"}
 MAX_CUE_DISTANCE = 15
+CLOSURE_REACH = 10  # words from "the issue" to its "is closed"
 DIRECTION_REACH = 10
 _STOP_PUNCT = {",", ";", ":", "(", ")", "—", "–"}
 

@@ -133,6 +133,51 @@ CASES = [
         "troops",
         "oppose",
     ),
+    # an issue declared closed, however many words name it
+    (
+        "Fiala said the whole debate about Czech soldiers going to Ukraine was closed.",
+        "czech_republic",
+        "troops",
+        "oppose",
+    ),
+    (
+        "As far as Stockholm is concerned, the question of a Swedish contingent in Ukraine "
+        "remains closed.",
+        "sweden",
+        "troops",
+        "oppose",
+    ),
+    (
+        "The border crossing used by the peacekeeping mission is closed, Tusk said.",
+        "poland",
+        "troops",
+        None,
+    ),
+    # a no for now is undecided; a no to lifting for now still keeps sanctions
+    (
+        "Kristersson said Sweden would not put troops into Ukraine just yet.",
+        "sweden",
+        "troops",
+        "undecided",
+    ),
+    (
+        "Denmark is not sending soldiers to Ukraine at this stage, Frederiksen told reporters.",
+        "denmark",
+        "troops",
+        "undecided",
+    ),
+    (
+        "Finland will not ease the sanctions on Moscow yet, Stubb said.",
+        "finland",
+        "sanctions",
+        "support",
+    ),
+    (
+        "Norway will not deploy troops to Ukraine, yet it will keep arming Kyiv.",
+        "norway",
+        "troops",
+        "oppose",
+    ),
     # hedges
     ("Finland said it was too early to discuss sending troops.", "finland", "troops", "undecided"),
     # commitments and conditions
