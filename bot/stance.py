@@ -96,6 +96,7 @@ class StanceAnnotator:
         self.modified = _words(lists.get("modified_nouns", []))
         self.role_words = _words(lists.get("role_nouns", []))
         self.issues = _words(lists.get("closure_subjects", []))
+        self.requirements = {phrase_tokens(x) for x in lists.get("requirement", [])}
         self.joiners = _words(lists.get("group_joiners", []))
         self.modal_words = _words(lists.get("modal_commit", []) + lists.get("modal_possible", []))
         self.roles = PhraseMatcher({"role": lists.get("role_nouns", [])})
@@ -318,7 +319,14 @@ class StanceAnnotator:
                 topics = dict(sent.topics)
             if not topics and not sent.topics and len(carried) == 1:
                 topics = dict(carried)
+            # "would send troops if a peace deal is signed": the clause is about troops, and the
+            # peace deal only its condition - no claim on the talks.
+            named_in = self._conditions(sent, lo, hi)
+            mine = {t: [(a, b) for a, b in s if lo <= a < hi] for t, s in topics.items()}
+            outside = {t for t, s in mine.items() if any(set(range(a, b)) - named_in for a, b in s)}
             for topic_id in topics:
+                if mine[topic_id] and topic_id not in outside and outside:
+                    continue
                 verdict = self._classify(sent, lo, hi, self.lx.topics[topic_id])
                 if verdict is None:
                     continue
@@ -331,6 +339,20 @@ class StanceAnnotator:
                     if key not in claims or claims[key].strength <= strength:
                         claims[key] = claim
         return list(claims.values())
+
+    def _conditions(self, sent: _Sentence, lo: int, hi: int) -> set[int]:
+        """Tokens of a clause's plain conditions ("if a peace deal is signed", "once a ceasefire
+        holds", "until ..."), to the next comma: a topic named only there is the condition, not
+        a position on it. A requirement ("only if the US provides a backstop") is not one: it
+        names what is needed."""
+        words = sent.words[lo:hi]
+        stops = _stops(words)
+        return {
+            lo + k
+            for m in self.lx.cues.find(words, sent.surface[lo:hi])
+            if m.category in ("condition", "until") and m.phrase not in self.requirements
+            for k in range(m.start, _next_stop(stops, m.end, len(words)))
+        }
 
     def _clauses(self, sent: _Sentence) -> list[tuple[int, int]]:
         cues = self.lx.cues.find(sent.words, sent.surface)

@@ -228,6 +228,31 @@ CASES = [
         "peace_talks",
         "support",
     ),
+    # a topic named only in the condition of another is no position on it
+    (
+        "Stubb said Finland would station troops in Ukraine if a peace deal holds.",
+        "finland",
+        "peace_talks",
+        None,
+    ),
+    (
+        "Stubb said Finland would station troops in Ukraine if a peace deal holds.",
+        "finland",
+        "troops",
+        "conditional",
+    ),
+    (
+        "Sanctions on Russia must stay until a peace deal is in place, Kallas said.",
+        "european_union",
+        "peace_talks",
+        None,
+    ),
+    (
+        "Rutte said Europeans would get a seat at the table once the talks turn to security.",
+        "nato",
+        "peace_talks",
+        "conditional",
+    ),
     # a topic's direction words
     ("Hungary called for lifting sanctions on Russia.", "hungary", "sanctions", "oppose"),
     ("Poland will not lift sanctions on Russia.", "poland", "sanctions", "support"),
