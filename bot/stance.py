@@ -23,12 +23,13 @@ strength; weak evidence alone (direction words only) gives no position.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 from bot.lexicon import Lexicon, Match, Mention, Person, PhraseMatcher, Topic
 from bot.models import Article, Stance
-from bot.text import Token, index_tokens, paragraphs, phrase_tokens, split_sentences
+from bot.text import STOPWORDS, Token, index_tokens, paragraphs, phrase_tokens, split_sentences
 
 CONTRA = {"support": "oppose", "oppose": "support"}
 # How far back a pronoun or role reference may point, in sentences.
@@ -76,6 +77,7 @@ class _Sentence:
     aside: set[int] = field(default_factory=set)  # ", who ...," and (...): not the subject's
     terms: list[str] = field(default_factory=list)  # its BM25 terms
     open_quote: bool = False  # a quote runs on into the next sentence
+    names: dict[int, str] = field(default_factory=dict)  # a person's name as written, by offset
 
 
 class StanceAnnotator:
@@ -96,6 +98,20 @@ class StanceAnnotator:
         self.modified = _words(lists.get("modified_nouns", []))
         self.role_words = _words(lists.get("role_nouns", []))
         self.issues = _words(lists.get("closure_subjects", []))
+        self.not_names = {w.lower() for w in lists.get("not_given_names", [])}
+        self.not_names |= {
+            w.lower()
+            for x in lists.get("role_nouns", [])
+            + [p.role for a in lexicon.actors.values() for p in a.people]
+            for w in re.split(r"[\s,-]+", x)
+            if w
+        }
+        self.not_names |= {
+            w.lower()
+            for a in lexicon.actors.values()
+            for x in (a.name, *a.aliases)
+            for w in x.split()
+        }
         self.requirements = {phrase_tokens(x) for x in lists.get("requirement", [])}
         self.joiners = _words(lists.get("group_joiners", []))
         self.modal_words = _words(lists.get("modal_commit", []) + lists.get("modal_possible", []))
@@ -170,6 +186,9 @@ class StanceAnnotator:
             [(k, m.person) for k, m in mentions if m.person],
         )
         sent.topics = _topics(self.lx, words, surface)
+        sent.names = {
+            m.start: self._written_name(body, s, m) for _, m in mentions if m.person is not None
+        }
         sent.open_quote = in_quote
         sent.terms = terms
         sent.aside = _asides(words)
@@ -261,6 +280,13 @@ class StanceAnnotator:
             # plan" names its object, not its speaker.
             if " ".join(v.phrase) in self.inverted:
                 skip = 1 if end < len(sent.words) and sent.words[end] == "the" else 0
+                # "said Michael Kellogg", "said Envoy Kellogg": up to two capitalised words (a
+                # given name or a title) before the named person.
+                while skip < 2 and end + skip < hi and end + skip not in sent.named:
+                    tok = sent.tokens[end + skip]
+                    if not (tok.kind != "punct" and sent.text[tok.start - sent.start].isupper()):
+                        break
+                    skip += 1
                 right = [(k, m) for k, m in usable if k == end + skip and k < hi]
                 if right:
                     return [right[0][1]]
@@ -288,6 +314,39 @@ class StanceAnnotator:
             if role is None or role in _role_words(person):
                 return Mention(person.actor_id, person, -1, -1)
         return None
+
+    def _written_name(self, body: str, sent_start: int, m: Mention) -> str:
+        """The person's name as the sentence writes it: "Michael Kellogg" where the lexicon has
+        Keith Kellogg and the sentence names a given name before the surname; the lexicon's
+        name for a bare surname ("Kellogg"), a title ("Envoy Kellogg") or the exact name."""
+        assert m.person is not None
+        alias = _POSSESSIVE.sub("", body[m.start : m.end])
+        if alias == m.person.name or " " in alias:
+            return m.person.name
+        before = body[sent_start : m.start].split(" ")[:-1][-2:]  # words right before
+        given: list[str] = []
+        for w in reversed(before):
+            bare = w.replace("-", "").replace("'", "").replace("’", "")
+            if not (
+                bare.isalpha()
+                and w[0].isupper()
+                and not w.isupper()
+                and w.lower() not in STOPWORDS
+                and not set(w.lower().split("-")) & self.not_names
+            ):
+                break
+            given.insert(0, w)
+        if not given:
+            return m.person.name
+        return " ".join([*given, alias])
+
+    def _speaker_name(self, sentences: list[_Sentence], mention: Mention) -> str | None:
+        if mention.person is None:
+            return None
+        for sent in sentences:
+            if sent.start <= mention.start < sent.end:
+                return sent.names.get(mention.start, mention.person.name)
+        return mention.person.name
 
     def _is_object(self, sent: _Sentence, k: int) -> bool:
         """A mention right after a preposition is what the clause is about, not who speaks,
@@ -332,7 +391,7 @@ class StanceAnnotator:
                     continue
                 stance, strength, cue_at, cue = verdict
                 for mention in self._holders(sentences, i, lo, hi, cue_at, anchor_tokens):
-                    speaker = mention.person.name if mention.person else None
+                    speaker = self._speaker_name(sentences, mention)
                     claim = Claim(mention.actor_id, topic_id, stance, strength, cue, speaker)
                     key = (mention.actor_id, topic_id)
                     # The later clause wins a tie: "X criticised the talks, saying Z" - Z is it.
@@ -760,6 +819,7 @@ _CATEGORIES = (
     "closure",
 )
 _CONJUNCTIONS = {"and", "or", "nor", "as"}
+_POSSESSIVE = re.compile(r"['’]s$")
 # Cues that must stand near their topic's anchor (negation has its own scope).
 _ANCHORED = {"refusal", "hedge", "need", "commitment"}
 MAX_CUE_DISTANCE = 15

@@ -320,3 +320,23 @@ CASES = [
 def test_rule(tmp_path: Path, text: str, actor: str, topic: str, expected: str | None) -> None:
     positions = _bot(tmp_path, text).stance(actor, topic).positions
     assert (positions[0].stance if positions else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        # a given name the lexicon does not have: shown as written
+        ("Envoy Michael Kellogg said a US backstop was essential.", "Michael Kellogg"),
+        ("Europe needs a backstop, said Jim Kellogg.", "Jim Kellogg"),
+        # a bare surname, a title before it, or the lexicon's own name: the lexicon's name
+        ("Kellogg said a US backstop was essential.", "Keith Kellogg"),
+        ("Special Envoy Kellogg said a US backstop was essential.", "Keith Kellogg"),
+        ("On Friday Kellogg said a US backstop was essential.", "Keith Kellogg"),
+        ("Keith Kellogg said a US backstop was essential.", "Keith Kellogg"),
+        ("American Kellogg said a US backstop was essential.", "Keith Kellogg"),
+    ],
+)
+def test_speaker_is_named_as_written(tmp_path: Path, text: str, speaker: str) -> None:
+    [position] = _bot(tmp_path, text).stance("united_states", "us_backstop").positions
+    assert position.evidence[0].speaker == speaker
+    assert position.evidence[0].quote in text
