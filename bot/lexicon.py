@@ -246,6 +246,7 @@ class Lexicon:
 def _actors(data: dict[str, Any]) -> tuple[dict[str, Actor], dict[str, tuple[str, Person | None]]]:
     actors: dict[str, Actor] = {}
     alias_to: dict[str, tuple[str, Person | None]] = {}
+    a: Any = None
     try:
         for a in data["actors"]:
             people = tuple(
@@ -260,12 +261,16 @@ def _actors(data: dict[str, Any]) -> tuple[dict[str, Actor], dict[str, tuple[str
                 for alias in [p.name, *raw.get("aliases", [])]:
                     alias_to.setdefault(alias, (a["id"], p))
     except (KeyError, TypeError) as exc:
-        raise CorpusError(f"actors.yaml: each actor needs id, name and aliases ({exc})") from exc
+        raise CorpusError(
+            f"actors.yaml: {_entry('actor', data, 'actors', a)}: each actor needs id, name and "
+            f"aliases, and each of its people a name ({_why(exc)})"
+        ) from exc
     return actors, alias_to
 
 
 def _topics(data: dict[str, Any]) -> dict[str, Topic]:
     topics: dict[str, Topic] = {}
+    t: Any = None
     try:
         for t in data["topics"]:
             topics[t["id"]] = Topic(
@@ -283,6 +288,21 @@ def _topics(data: dict[str, Any]) -> dict[str, Topic]:
             )
     except (KeyError, TypeError) as exc:
         raise CorpusError(
-            f"topics.yaml: each topic needs id, label, proposition, search_terms, anchors ({exc})"
+            f"topics.yaml: {_entry('topic', data, 'topics', t)}: each topic needs id, label, "
+            f"proposition, search_terms, anchors ({_why(exc)})"
         ) from exc
     return topics
+
+
+def _entry(kind: str, data: Any, key: str, entry: Any) -> str:
+    """Which entry broke, as an editor finds it: its number in the list and its id."""
+    entries = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(entries, list) or entry is None:
+        return f"the top level needs a list '{key}:'"
+    number = next(i for i, e in enumerate(entries, start=1) if e is entry)
+    named = f" {entry['id']!r}" if isinstance(entry, dict) and "id" in entry else ""
+    return f"{kind} {number}{named}"
+
+
+def _why(exc: Exception) -> str:
+    return f"missing {exc}" if isinstance(exc, KeyError) else str(exc)

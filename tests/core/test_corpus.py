@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot import Newsbot
-from bot.corpus import CorpusError, load_corpus, shipped_corpus_dir
+from bot.corpus import CorpusError, load_corpus, load_lexicons, shipped_corpus_dir
+from bot.lexicon import Lexicon
 from tests.conftest import SEEDS
 
 GOOD = """---
@@ -125,6 +126,28 @@ def test_a_broken_lexicon_stops_with_its_file_and_line(tmp_path: Path) -> None:
     write(tmp_path, "topics.yaml", "topics:\n  - id: troops\n    label: [oops\n")
     with pytest.raises(CorpusError, match=r"topics.yaml:3: not valid YAML"):
         load_corpus(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "expected"),
+    [
+        # The second actor loses its name: the message names the entry an editor must fix.
+        (
+            "actors.yaml",
+            ("  - id: france\n    name: France\n", "  - id: france\n"),
+            "actors.yaml: actor 2 'france': .*missing 'name'",
+        ),
+        ("topics.yaml", ("topics:", "questions:"), "topics.yaml: the top level needs a list"),
+    ],
+)
+def test_a_lexicon_entry_without_a_field_is_named(
+    tmp_path: Path, name: str, edit: tuple[str, str], expected: str
+) -> None:
+    text = (shipped_corpus_dir() / name).read_text(encoding="utf-8")
+    assert edit[0] in text
+    write(tmp_path, name, text.replace(edit[0], edit[1], 1))
+    with pytest.raises(CorpusError, match=expected):
+        Lexicon.from_data(load_lexicons(tmp_path))
 
 
 def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
