@@ -165,9 +165,7 @@ class StateStore:
             stale = db.execute(
                 sa.update(digests)
                 .where(
-                    digests.c.channel == channel,
-                    digests.c.day == day,
-                    digests.c.status == "claimed",
+                    *_claimed(channel, day),
                     digests.c.ts.is_(None),
                     digests.c.claimed_at < now - self.stale_after,
                 )
@@ -181,13 +179,7 @@ class StateStore:
         with self.engine.begin() as db:
             renewed = db.execute(
                 sa.update(digests)
-                .where(
-                    digests.c.channel == channel,
-                    digests.c.day == day,
-                    digests.c.owner == owner,
-                    digests.c.status == "claimed",
-                    digests.c.ts.is_(None),
-                )
+                .where(*_claimed(channel, day), digests.c.owner == owner, digests.c.ts.is_(None))
                 .values(claimed_at=time.time())
             )
             return renewed.rowcount == 1
@@ -199,12 +191,7 @@ class StateStore:
         with self.engine.begin() as db:
             marked = db.execute(
                 sa.update(digests)
-                .where(
-                    digests.c.channel == channel,
-                    digests.c.day == day,
-                    digests.c.owner == owner,
-                    digests.c.status == "claimed",
-                )
+                .where(*_claimed(channel, day), digests.c.owner == owner)
                 .values(ts=ts)
             )
             return marked.rowcount == 1
@@ -217,9 +204,7 @@ class StateStore:
             taken = db.execute(
                 sa.update(digests)
                 .where(
-                    digests.c.channel == channel,
-                    digests.c.day == day,
-                    digests.c.status == "claimed",
+                    *_claimed(channel, day),
                     digests.c.ts.is_not(None),
                     digests.c.claimed_at < now - self.stale_after,
                 )
@@ -249,14 +234,7 @@ class StateStore:
 
     def release(self, channel: str, day: str, owner: str) -> None:
         with self.engine.begin() as db:
-            db.execute(
-                sa.delete(digests).where(
-                    digests.c.channel == channel,
-                    digests.c.day == day,
-                    digests.c.owner == owner,
-                    digests.c.status == "claimed",
-                )
-            )
+            db.execute(sa.delete(digests).where(*_claimed(channel, day), digests.c.owner == owner))
 
     def last_posted(self, channel: str, before_day: str) -> PostedDigest | None:
         query = (
@@ -321,6 +299,11 @@ class StateStore:
 
 
 @functools.cache
+def _claimed(channel: str, day: str) -> tuple[sa.ColumnElement[bool], ...]:
+    """The digest of ``channel`` and ``day`` while it is claimed, not yet posted."""
+    return digests.c.channel == channel, digests.c.day == day, digests.c.status == "claimed"
+
+
 def _engine(url: sa.URL) -> sa.Engine:
     """One engine (and connection pool) per database and process, its schema made current."""
     if url.get_backend_name() == "sqlite":
