@@ -1,5 +1,8 @@
 """Article text written for the tests: a stance flip and two short news reports."""
 
+import json
+from pathlib import Path
+
 FLIP = (
     "Danish Prime Minister Mette Frederiksen said on Monday that Denmark has ruled out sending "
     "troops to Ukraine, ending weeks of speculation in Copenhagen about a Danish contribution."
@@ -20,3 +23,18 @@ SPAIN = [
     "The plan will be paid for without new taxes, Sánchez told reporters in Madrid, and will "
     "include investment in cyber defence, satellites and the modernisation of equipment.",
 ]
+
+
+def write_wire_export(path: Path) -> None:
+    """One wire story as three outlets carried it (two with a line of their own): one source."""
+    rows = [
+        {
+            "title": "Denmark says no",
+            "outlet": outlet,
+            "url": f"https://{outlet}.example/dk",
+            "published": "2025-03-10",
+            "body": " ".join(DENMARK) + tail,
+        }
+        for outlet, tail in [("wire", ""), ("daily", " Reporting by staff."), ("post", " (AFP)")]
+    ]
+    path.write_text(json.dumps(rows), encoding="utf-8")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from bot import Newsbot
 from bot.corpus import load_corpus, shipped_corpus_dir
 from bot.digest import build_digest, movement, snapshot
 from bot.ingest import Ingestor
-from tests.texts import DENMARK, FLIP
+from tests.texts import FLIP, write_wire_export
 
 DAY = dt.date(2025, 3, 11)
 SINCE = dt.datetime(2025, 3, 10, 7, 0, tzinfo=dt.UTC)
@@ -97,18 +96,7 @@ def test_an_article_after_the_period_is_left_to_the_next_digest(
 def test_a_wire_story_and_its_copies_are_one_new_independent_source(
     corpus_dir: Path, tmp_path: Path
 ) -> None:
-    wire = " ".join(DENMARK)
-    rows = [
-        {
-            "title": "Denmark says no",
-            "outlet": outlet,
-            "url": f"https://{outlet}.example/dk",
-            "published": "2025-03-10",
-            "body": wire + tail,
-        }
-        for outlet, tail in [("wire", ""), ("daily", " Reporting by staff."), ("post", " (AFP)")]
-    ]
-    (tmp_path / "wire.json").write_text(json.dumps(rows))
+    write_wire_export(tmp_path / "wire.json")
     ingest_at(corpus_dir, SINCE + dt.timedelta(hours=3), tmp_path / "wire.json")
     bot = Newsbot.open(corpus_dir, tmp_path / "data")
     digest, _ = build_digest(bot, DAY, SINCE, UNTIL)

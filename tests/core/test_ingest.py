@@ -15,7 +15,7 @@ import pytest
 from bot import Newsbot
 from bot.corpus import CorpusError, load_corpus, shipped_corpus_dir
 from bot.ingest import Fetched, Ingestor, _is_feed, _norm_url, writable
-from tests.texts import DENMARK, FLIP, SPAIN
+from tests.texts import DENMARK, FLIP, SPAIN, write_wire_export
 from tests.web import article_page, rss, serve_site
 
 
@@ -90,18 +90,7 @@ def test_broken_inputs_are_reported_and_lose_nothing(corpus_dir: Path, tmp_path:
 
 
 def test_a_republished_wire_story_counts_once(corpus_dir: Path, tmp_path: Path) -> None:
-    wire = " ".join(DENMARK)
-    rows = [
-        {
-            "title": "Denmark says no",
-            "outlet": outlet,
-            "url": f"https://{outlet}.example/dk",
-            "published": "2025-03-10",
-            "body": wire + tail,
-        }
-        for outlet, tail in [("wire", ""), ("daily", " Reporting by staff."), ("post", " (AFP)")]
-    ]
-    (tmp_path / "wire.json").write_text(json.dumps(rows))
+    write_wire_export(tmp_path / "wire.json")
     report = Ingestor(load_corpus(corpus_dir), data_dir=tmp_path / "data").ingest(
         [str(tmp_path / "wire.json")]
     )
