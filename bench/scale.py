@@ -214,6 +214,8 @@ def reference_ratio(corpus: Path, data: Path, progress: Progress) -> tuple[float
 
 
 def measure(n: int, workdir: Path | None, reference: bool, progress: Progress) -> str:
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         corpus, data = Path(tmp) / "corpus", Path(tmp) / "data"
         generate(corpus, n, progress)
