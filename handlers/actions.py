@@ -43,12 +43,16 @@ def register(
 
 def share(newsbot: Newsbot, command_name: str, body: dict[str, Any], respond: Respond) -> None:
     """Answers the same request again and posts it in the channel, then removes the private
-    copy. Ephemeral messages are not sent back with the click, so the request is replayed."""
+    copy. Ephemeral messages are not sent back with the click, so the request is replayed; if
+    the corpus changed in between, the shared answer says that it was answered again."""
     started = time.perf_counter()
-    text = str(parse_value(body["actions"][0].get("value", "")).get("q", ""))
+    value = parse_value(body["actions"][0].get("value", ""))
+    text = str(value.get("q", ""))
     reply = command.answer(newsbot, command_name, text)
     if reply.answer:
-        note = shared_by(body.get("user", {}).get("id", ""), command_name, text)
+        asked_on = value.get("c")
+        changed = asked_on is not None and asked_on != newsbot.info().fingerprint[:12]
+        note = shared_by(body.get("user", {}).get("id", ""), command_name, text, changed)
         message = with_buttons(reply, text, newsbot, shareable=False, note=note)
         shared = send(
             respond, response_type="in_channel", replace_original=False, **message.payload()

@@ -90,9 +90,10 @@ def run_kind(kind: str, answer: Callable[[Query], Reply], query: Query) -> Reply
 # --- answer buttons ------------------------------------------------------------------------
 
 
-def share_value(text: str) -> str:
-    """What the Share button carries: the request itself, answered again when shared."""
-    return json.dumps({"q": text}, ensure_ascii=False)
+def share_value(text: str, fingerprint: str) -> str:
+    """What the Share button carries: the request itself, answered again when shared, and the
+    corpus snapshot that answered it, so that a share after the corpus changed says so."""
+    return json.dumps({"q": text, "c": fingerprint[:12]}, ensure_ascii=False)
 
 
 def feedback_value(
@@ -135,14 +136,15 @@ def with_buttons(
     if not reply.answer:
         return reply.message
     fingerprint = newsbot.info().fingerprint
-    share = share_value(question) if shareable else None
+    share = share_value(question, fingerprint) if shareable else None
     actions = answer_actions(share, feedback_value(reply, question, fingerprint, thread))
     return reply.message.with_tail(*([note] if note else []), actions)
 
 
-def shared_by(user_id: str, command: str, text: str) -> Block:
+def shared_by(user_id: str, command: str, text: str, changed: bool = False) -> Block:
     who = f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else "someone"
-    return context(f"Shared by {who} · `{escape(clip(f'{command} {text}', 200))}`")
+    note = " · answered again: the corpus has changed since it was asked" if changed else ""
+    return context(f"Shared by {who} · `{escape(clip(f'{command} {text}', 200))}`{note}")
 
 
 # --- sending and logging -------------------------------------------------------------------

@@ -38,6 +38,16 @@ def test_share_posts_the_same_answer_in_channel_then_removes_the_private_one(sla
     assert deleted["delete_original"] is True
 
 
+def test_share_after_the_corpus_changed_says_it_was_answered_again(slack, stand_in):
+    # The button carries the snapshot that answered; another one answers the share.
+    value = json.dumps({"q": "stance Poland", "c": "0123456789ab"})
+    shared, _ = responses(stand_in, slack.click("share", value, user="U0BOB0001"), 2)
+    assert shared["blocks"][-2]["elements"][0]["text"] == (
+        "Shared by <@U0BOB0001> · `/ukraine stance Poland` · answered again: the corpus has "
+        "changed since it was asked"
+    )
+
+
 def test_share_of_a_request_that_now_fails_stays_private(slack, stand_in):
     sent = slack.click("share", json.dumps({"q": "stance boom"}))
     (reply,) = responses(stand_in, sent)

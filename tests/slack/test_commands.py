@@ -76,7 +76,8 @@ def test_stance_answer_has_markers_quotes_sources_and_footer(slack, stand_in):
     )
     assert body["text"] == "Poland: 🔴 opposes Troops for Ukraine; 🟢 supports Sanctions on Russia"
     assert set(buttons(body)) == {"share", "dismiss", "feedback_up", "feedback_down"}
-    assert json.loads(buttons(body)["share"]["value"]) == {"q": "stance Poland"}
+    share = json.loads(buttons(body)["share"]["value"])
+    assert share == {"q": "stance Poland", "c": "f00dfacecafe"}  # the request and its snapshot
 
 
 def test_stance_with_topic_of_several_words_and_other_markers(slack, stand_in):
