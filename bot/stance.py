@@ -273,7 +273,10 @@ class StanceAnnotator:
                 if ref:
                     return [ref]
             near = _window_before(sent, start, max(lo, 0), 6)
-            left = [(k, m) for k, m in usable if k in near]
+            # "A US backstop is essential, said Tusk": a name qualifying the topic's noun is
+            # the subject only when the frame names no one else.
+            nearby = [(k, m) for k, m in usable if k in near]
+            left = [(k, m) for k, m in nearby if not self._qualifies_topic(sent, k)]
             if left:
                 return self._group(sent, left)
             # "said Tusk", "added the Kremlin" - only verbs that invert; "criticising Trump's
@@ -290,6 +293,8 @@ class StanceAnnotator:
                 right = [(k, m) for k, m in usable if k == end + skip and k < hi]
                 if right:
                     return [right[0][1]]
+            if nearby:
+                return self._group(sent, nearby)
         return []
 
     def _back_reference(self, sentences: list[_Sentence], i: int, ref: Match) -> Mention | None:
@@ -348,6 +353,13 @@ class StanceAnnotator:
                 return sent.names.get(mention.start, mention.person.name)
         return mention.person.name
 
+    def _qualifies_topic(self, sent: _Sentence, k: int) -> bool:
+        """A mention that names part of a topic phrase ("*US* backstop", "*American*
+        guarantee", "*British* soldiers"): it lies inside a topic's anchor or right before
+        one."""
+        end = next((j for j in range(k, len(sent.words)) if j not in sent.named), len(sent.words))
+        return any(a <= k < b or a == end for spans in sent.topics.values() for a, b in spans)
+
     def _is_object(self, sent: _Sentence, k: int) -> bool:
         """A mention right after a preposition is what the clause is about, not who speaks,
         unless a role noun comes first ("the leaders of France"); so is one that only
@@ -360,6 +372,8 @@ class StanceAnnotator:
             j -= 1
         if j < 0 or sent.words[j] not in self.objects:
             return False
+        if j > 0 and f"{sent.words[j - 1]} {sent.words[j]}" in self.inverted:
+            return False  # "according to Tusk" names the speaker
         return not (j > 0 and sent.words[j - 1] in self.role_words)
 
     # --- clauses and claims ---------------------------------------------------------------
@@ -406,10 +420,20 @@ class StanceAnnotator:
         names what is needed."""
         words = sent.words[lo:hi]
         stops = _stops(words)
+        found = self.lx.cues.find(words, sent.surface[lo:hi])
+        # "only if the US provided a backstop": a word inside a requirement is part of it.
+        required = {
+            k
+            for m in found
+            if m.phrase in self.requirements
+            for k in range(m.start, _next_stop(stops, m.end, len(words)))
+        }
         return {
             lo + k
-            for m in self.lx.cues.find(words, sent.surface[lo:hi])
-            if m.category in ("condition", "until") and m.phrase not in self.requirements
+            for m in found
+            if m.category in ("condition", "until")
+            and m.phrase not in self.requirements
+            and m.start not in required
             for k in range(m.start, _next_stop(stops, m.end, len(words)))
         }
 
@@ -449,6 +473,13 @@ class StanceAnnotator:
         named = {k - lo for spans in sent.topics.values() for a, b in spans for k in range(a, b)}
         found = self.lx.cues.find(words, sent.surface[lo:hi])
         cues = [m for m in found if not named & set(range(m.start, m.end))]
+        # "only if", "unless": a condition that names what is needed.
+        cues = [
+            replace(m, category="requirement")
+            if m.category == "condition" and m.phrase in self.requirements
+            else m
+            for m in cues
+        ]
         by = {c: [m for m in cues if m.category == c] for c in _CATEGORIES}
         # "The issue of sending troops is closed": a closure whose subject is an issue, however
         # many words name it, is a refusal.
@@ -732,6 +763,8 @@ class StanceAnnotator:
         if agent:  # with those listed after it: "by Hungary, Slovakia and others"
             return self._group_after(sent, [(k, m) for k, m in usable if k >= agent[0][0]])
         before = [(k, m) for k, m in usable if k < cue_at]
+        if sent.speaker:  # "A US backstop is essential, said Tusk": the name is the topic's
+            before = [(k, m) for k, m in before if not self._qualifies_topic(sent, k)]
         if before:
             return self._group(sent, before)
         if sent.speaker:

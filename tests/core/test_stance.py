@@ -298,6 +298,45 @@ CASES = [
         "troops",
         None,
     ),
+    # a name qualifying the topic's noun is not the speaker when a frame names someone else
+    ("An American backstop is indispensable, said Tusk.", "poland", "us_backstop", "support"),
+    ("An American backstop is indispensable, said Tusk.", "united_states", "us_backstop", None),
+    ("US security guarantees are vital, according to Merz.", "germany", "us_backstop", "support"),
+    (
+        "US security guarantees are vital, according to Merz.",
+        "united_states",
+        "us_backstop",
+        None,
+    ),
+    ("British soldiers must be deployed to Ukraine, said Tusk.", "poland", "troops", "support"),
+    ("British soldiers must be deployed to Ukraine, said Tusk.", "united_kingdom", "troops", None),
+    # ... while a name that is the subject still speaks, and one with no other speaker holds it
+    (
+        "Washington said a backstop for Europe was essential.",
+        "united_states",
+        "us_backstop",
+        "support",
+    ),
+    (
+        "Washington will provide a backstop, Trump said.",
+        "united_states",
+        "us_backstop",
+        "support",
+    ),
+    ("A US backstop is essential, he said.", "united_states", "us_backstop", "support"),
+    # a requirement names what is needed, even when it reads like a plain condition
+    (
+        "Oslo would put troops in Ukraine only if the US provided a backstop.",
+        "norway",
+        "us_backstop",
+        "support",
+    ),
+    (
+        "Oslo would put troops in Ukraine only if the US provided a backstop.",
+        "norway",
+        "troops",
+        "conditional",
+    ),
     # not a position
     ("Britain will send troops to Ukraine.", "ukraine", "troops", None),
     (
