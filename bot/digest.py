@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from bot.core import Newsbot
-from bot.models import ActorRef, ArticleInfo, Board, Evidence, Stance
+from bot.models import ActorRef, ArticleInfo, Board, Evidence, Stance, sources_agree
 
 if TYPE_CHECKING:  # SQLAlchemy loads only where the state is used
     from bot.state import PostedDigest, StateStore
@@ -71,11 +71,8 @@ def movement(change: StanceChange, mark: Callable[[Stance | None], str]) -> str:
     if change.before != change.after:
         what = f"{mark(change.before)} → {mark(change.after)}"
     else:
-        n = change.sources_after
-        what = (
-            f"{mark(change.after)}, {change.sources_before} → {n} independent "
-            f"source{'' if n == 1 else 's'} agree{'s' if n == 1 else ''}"
-        )
+        agree = sources_agree(change.sources_after)
+        what = f"{mark(change.after)}, {change.sources_before} → {agree}"
     if change.new_sources:
         s = "" if change.new_sources == 1 else "s"
         what += f", {change.new_sources} new independent source{s}"

@@ -63,6 +63,12 @@ class Position(BaseModel):
     evidence: list[Evidence]
 
 
+def sources_agree(n: int) -> str:
+    """How ``sources_agreeing`` reads in every renderer. "Independent": a wire story and the
+    copies other outlets carried count once."""
+    return f"{n:,} independent source agrees" if n == 1 else f"{n:,} independent sources agree"
+
+
 class ActorRef(BaseModel):
     id: str
     name: str

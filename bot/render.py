@@ -9,7 +9,15 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.digest import Digest, movement
-from bot.models import AskAnswer, Board, Evidence, SearchAnswer, SourcesAnswer, StanceAnswer
+from bot.models import (
+    AskAnswer,
+    Board,
+    Evidence,
+    SearchAnswer,
+    SourcesAnswer,
+    StanceAnswer,
+    sources_agree,
+)
 
 MARK = {"support": "🟢", "oppose": "🔴", "conditional": "🟡", "undecided": "⚪"}
 QUOTES_SHOWN = 3
@@ -35,11 +43,7 @@ def stance(
         console.print("No position found in the corpus on any topic.")
         return
     for p in answer.positions:
-        agree = (
-            "1 independent source agrees"
-            if p.sources_agreeing == 1
-            else f"{p.sources_agreeing} independent sources agree"
-        )
+        agree = sources_agree(p.sources_agreeing)
         note = " · sources disagree" if p.disagreement else ""
         head = Text.assemble(
             (f"{MARK[p.stance]} {labels[p.topic]}: ", "bold"),

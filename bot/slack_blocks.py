@@ -25,6 +25,7 @@ from bot.models import (
     SearchHit,
     SourcesAnswer,
     StanceAnswer,
+    sources_agree,
 )
 
 Block = dict[str, Any]
@@ -281,9 +282,7 @@ def best_quotes(position: Position) -> list[Evidence]:
 
 def position_item(position: Position, label: Label) -> Item:
     marker, verb = MARKERS[position.stance]
-    agree = position.sources_agreeing
-    # Wire copies count once (see bot/index.py), hence "independent".
-    agreeing = f"{plural(agree, 'independent source')} {'agrees' if agree == 1 else 'agree'}"
+    agreeing = sources_agree(position.sources_agreeing)
     note = "⚠️ other sources disagree" if position.disagreement else "no source disagrees"
     text = "\n".join(
         [
