@@ -189,8 +189,15 @@ def _changes(
 ) -> list[StanceChange]:
     """What moved between the snapshots. The evidence is the current stance's, less what came
     from articles ingested after the period (``later``)."""
+    actors = {a: i for i, a in enumerate(bot.lexicon.actors)}
+    topics = {t: i for i, t in enumerate(bot.lexicon.topics)}
+
+    def order(key: str) -> tuple[int, int]:
+        actor_id, topic = key.split("|")
+        return actors.get(actor_id, len(actors)), topics.get(topic, len(topics))
+
     out = []
-    for key in sorted(set(before) | set(now), key=lambda k: _order(bot, k)):
+    for key in sorted(set(before) | set(now), key=order):
         old, cur = before.get(key), now.get(key)
         if old == cur:
             continue
@@ -202,8 +209,10 @@ def _changes(
             positions = bot.stance(actor_id, topic).positions
             known = [e for p in positions for e in p.evidence if e.article_id not in later]
             mine = [e for e in known if e.stance == stance]
-            new_sources = _independent(bot, {e.article_id for e in mine} & new_ids)
-            evidence = max(mine, key=lambda e: _recency(bot, e.article_id), default=None)
+            # Each article once, for both the count and the recency.
+            infos = {i: bot.article(i) for i in {e.article_id for e in mine}}
+            new_sources = _independent(infos, new_ids)
+            evidence = max(mine, key=lambda e: _recency(infos[e.article_id]), default=None)
         out.append(
             StanceChange(
                 actor=ActorRef(id=actor_id, name=bot.lexicon.actors[actor_id].name),
@@ -219,26 +228,19 @@ def _changes(
     return out
 
 
-def _independent(bot: Newsbot, article_ids: set[str]) -> int:
-    """How many independent sources these articles are: a wire copy counts as its original."""
-    sources = set()
-    for article_id in article_ids:
-        a = bot.article(article_id)
-        sources.add(a.duplicate_of if a is not None and a.duplicate_of else article_id)
-    return len(sources)
-
-
-def _order(bot: Newsbot, key: str) -> tuple[int, int]:
-    actor_id, topic = key.split("|")
-    actors, topics = list(bot.lexicon.actors), list(bot.lexicon.topics)
-    return (
-        actors.index(actor_id) if actor_id in actors else len(actors),
-        topics.index(topic) if topic in topics else len(topics),
+def _independent(infos: dict[str, ArticleInfo | None], new_ids: set[str]) -> int:
+    """How many independent sources the new ones of these articles are: a wire copy counts as
+    its original."""
+    return len(
+        {
+            a.duplicate_of if a is not None and a.duplicate_of else article_id
+            for article_id, a in infos.items()
+            if article_id in new_ids
+        }
     )
 
 
-def _recency(bot: Newsbot, article_id: str) -> tuple[dt.datetime, dt.date]:
-    a = bot.article(article_id)
+def _recency(a: ArticleInfo | None) -> tuple[dt.datetime, dt.date]:
     floor = dt.datetime.min.replace(tzinfo=dt.UTC)
     if a is None:
         return (floor, dt.date.min)
