@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -172,27 +173,16 @@ class Settings(BaseSettings):
         # An empty path would be the working directory: `NEWSBOT_CORPUS_DIR=` means "not set".
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("state_url", mode="before")
+    @field_validator("state_url", "opensearch_url", mode="before")
     @classmethod
-    def _database_url(cls, value: Any) -> Any:
+    def _secret_url(cls, value: Any, info: ValidationInfo) -> Any:
+        """Blank is unset; a URL is checked without ever repeating it (it may hold a password)."""
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         if not isinstance(value, str) or not value.strip():
             return None
-        return database_url(value.strip())
-
-    @field_validator("opensearch_url", mode="before")
-    @classmethod
-    def _opensearch_url(cls, value: Any) -> Any:
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        if not isinstance(value, str) or not value.strip():
-            return None
-        parsed = urlparse(value.strip())
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            # Never the value: it may hold a password.
-            raise ValueError("must be an http(s) URL such as https://user:password@host:9200")
-        return value.strip()
+        check = database_url if info.field_name == "state_url" else opensearch_url
+        return check(value.strip())
 
     @field_validator("opensearch_index_prefix")
     @classmethod
@@ -356,6 +346,14 @@ def database_url(value: str) -> str:
     raise ValueError(
         f"{url.drivername} is not supported: use postgresql://… (or sqlite:///path/to/file)"
     )
+
+
+def opensearch_url(value: str) -> str:
+    """An http(s) URL of a cluster; the message of an error never repeats it."""
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError("must be an http(s) URL such as https://user:password@host:9200")
+    return value
 
 
 def secret(value: SecretStr | None) -> str | None:
