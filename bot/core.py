@@ -322,7 +322,8 @@ class Newsbot:
                 )
         order = {a: i for i, a in enumerate(self.lexicon.actors)}
         topics = list(self.lexicon.topics)
-        cells.sort(key=lambda c: (order[c.actor.id], topics.index(c.topic)))
+        topic_order = {t: i for i, t in enumerate(topics)}
+        cells.sort(key=lambda c: (order[c.actor.id], topic_order[c.topic]))
         actors = list(dict.fromkeys(c.actor.id for c in cells))
         return Board(
             topics=topics,
