@@ -80,12 +80,15 @@ class ThreadContext:
     topic: str | None
 
 
+ThreadKey = tuple[str, str, str]  # (team_id, channel, thread_ts)
+
+
 class ThreadStore(Protocol):
-    """The last actor and topic of each thread, by ``(team_id, channel, thread_ts)``."""
+    """The last actor and topic of each thread."""
 
-    def get(self, key: tuple[str, ...]) -> ThreadContext | None: ...
+    def get(self, key: ThreadKey) -> ThreadContext | None: ...
 
-    def put(self, key: tuple[str, ...], value: ThreadContext) -> None: ...
+    def put(self, key: ThreadKey, value: ThreadContext) -> None: ...
 
 
 class ThreadMemory:
@@ -102,16 +105,16 @@ class ThreadMemory:
         self._max = max_threads
         self._clock = clock
         self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[str, ...], tuple[float, ThreadContext]] = OrderedDict()
+        self._items: OrderedDict[ThreadKey, tuple[float, ThreadContext]] = OrderedDict()
 
-    def get(self, key: tuple[str, ...]) -> ThreadContext | None:
+    def get(self, key: ThreadKey) -> ThreadContext | None:
         with self._lock:
             found = self._items.get(key)
             if found is None or found[0] < self._clock():
                 return None
             return found[1]
 
-    def put(self, key: tuple[str, ...], value: ThreadContext) -> None:
+    def put(self, key: ThreadKey, value: ThreadContext) -> None:
         with self._lock:
             self._items.pop(key, None)
             self._items[key] = (self._clock() + self._ttl_s, value)
@@ -126,24 +129,19 @@ class SharedThreadMemory:
     def __init__(self, shared: SharedThreads) -> None:
         self._shared = shared
 
-    def get(self, key: tuple[str, ...]) -> ThreadContext | None:
+    def get(self, key: ThreadKey) -> ThreadContext | None:
         try:
-            found = self._shared.get(_thread_key(key))
+            found = self._shared.get(key)
         except Exception as exc:
             log.warning("slack_thread_context_unavailable", op="get", error=type(exc).__name__)
             return None
         return ThreadContext(*found) if found else None
 
-    def put(self, key: tuple[str, ...], value: ThreadContext) -> None:
+    def put(self, key: ThreadKey, value: ThreadContext) -> None:
         try:
-            self._shared.put(_thread_key(key), value.actor, value.topic)
+            self._shared.put(key, value.actor, value.topic)
         except Exception as exc:
             log.warning("slack_thread_context_unavailable", op="put", error=type(exc).__name__)
-
-
-def _thread_key(key: tuple[str, ...]) -> tuple[str, str, str]:
-    team_id, channel, thread_ts = key
-    return team_id, channel, thread_ts
 
 
 # --- the mention ---------------------------------------------------------------------------
