@@ -158,6 +158,15 @@ def vote(claims: Sequence[Claim]) -> Claim:
     return best
 
 
+def votes_of(passages: Iterable[Passage]) -> dict[tuple[str, str], Claim]:
+    """An article's votes: ``vote`` of its claims on each actor × topic, in the text's order."""
+    by_pair: dict[tuple[str, str], list[Claim]] = {}
+    for p in passages:
+        for c in p.claims:
+            by_pair.setdefault((c.actor_id, c.topic), []).append(c)
+    return {pair: vote(claims) for pair, claims in by_pair.items()}
+
+
 # --- reading and annotating, in worker processes for a large sync ---------------------------
 
 _annotator: StanceAnnotator | None = None
@@ -615,15 +624,10 @@ def _claim_rows(rows: list[tuple[int, _Read, Passage]]) -> Iterator[tuple[Any, .
 def _vote_rows(reads: list[_Read]) -> Iterator[tuple[Any, ...]]:
     for r in reads:
         assert r.article is not None and r.passages is not None
-        by_pair: dict[tuple[str, str], list[Claim]] = {}
-        for p in r.passages:
-            for c in p.claims:
-                by_pair.setdefault((c.actor_id, c.topic), []).append(c)
         a = r.article
         published = a.published.isoformat() if a.published else None
-        for (actor_id, topic), claims in by_pair.items():
-            best = vote(claims)
-            source = a.duplicate_of or a.id
+        source = a.duplicate_of or a.id
+        for (actor_id, topic), best in votes_of(r.passages).items():
             yield (a.id, source, actor_id, topic, best.stance, best.strength, published)
 
 

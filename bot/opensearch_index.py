@@ -50,7 +50,7 @@ from bot.index import (
     _Read,
     admit,
     sync_files,
-    vote,
+    votes_of,
 )
 from bot.lexicon import Lexicon
 from bot.models import ArticleInfo
@@ -459,12 +459,7 @@ class OpenSearchIndex:
         new: list[dict[str, Any]] = []
         for r in entering:
             assert r.article is not None and r.passages is not None
-            by_pair: dict[tuple[str, str], list[Claim]] = {}
-            for passage in r.passages:
-                for c in passage.claims:
-                    by_pair.setdefault((c.actor_id, c.topic), []).append(c)
-            for (actor, topic), claims in by_pair.items():
-                best = vote(claims)
+            for (actor, topic), best in votes_of(r.passages).items():
                 new.append(
                     dated(
                         {
