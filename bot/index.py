@@ -211,6 +211,14 @@ def _annotated(rel: str, sig: str, article: Article) -> _Read:
     return _Read(rel, sig, article, passages, [p.terms for p in passages], words)
 
 
+def corpus_reads(corpus: Corpus, lexicon: Lexicon) -> list[_Read]:
+    """An in-memory corpus as a sync would read it: its articles annotated, its problems."""
+    global _annotator
+    _annotator = StanceAnnotator(lexicon)
+    reads = [_annotated(a.path or a.id, "", a) for a in corpus.articles]
+    return reads + [_Read(p.path, "", problem=p) for p in corpus.problems]
+
+
 def _read_many(directory: Path, items: list[tuple[str, str]]) -> list[_Read]:
     return [_read(directory, rel, sig) for rel, sig in items]
 
@@ -345,11 +353,7 @@ class PassageIndex:
         folder.mkdir(parents=True, exist_ok=True)
         index = cls(folder, corpus.lexicons)
         if index._get("complete") is None:
-            global _annotator
-            _annotator = StanceAnnotator(lexicon)
-            reads = [_annotated(a.path or a.id, "", a) for a in corpus.articles]
-            reads += [_Read(p.path, "", problem=p) for p in corpus.problems]
-            index._apply(reads, [])
+            index._apply(corpus_reads(corpus, lexicon), [])
             index._set("complete", "1")
         return index
 

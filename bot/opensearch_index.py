@@ -44,18 +44,18 @@ from bot.index import (
     IndexedPassage,
     Progress,
     Tally,
-    _annotated,
     _article_rows,
     _passage_rows,
     _Read,
     admit,
+    corpus_reads,
     sync_files,
     votes_of,
 )
 from bot.lexicon import Lexicon
 from bot.models import ArticleInfo
 from bot.settings import Settings, secret
-from bot.stance import Claim, Passage, StanceAnnotator
+from bot.stance import Claim, Passage
 from bot.text import search_tokens
 
 KINDS = ("passages", "claims", "votes", "articles", "files", "meta")
@@ -281,9 +281,7 @@ class OpenSearchIndex:
             _create(client, generation)
         index = cls(client, home, generation, corpus.lexicons)
         if index._get("complete") is None:
-            shared._annotator = StanceAnnotator(lexicon)
-            reads = [_annotated(a.path or a.id, "", a) for a in corpus.articles]
-            reads += [_Read(p.path, "", problem=p) for p in corpus.problems]
+            reads = corpus_reads(corpus, lexicon)
             index._set("lexicons", lexicon_fingerprint(corpus.lexicons))
             index._apply(reads, [])
             index._set("complete", "1")
