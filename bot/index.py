@@ -185,7 +185,6 @@ class _Read:
     sig: str
     article: Article | None = None
     passages: list[Passage] | None = None
-    terms: list[list[str]] | None = None
     words: int = 0
     problem: Problem | None = None
 
@@ -208,7 +207,7 @@ def _annotated(rel: str, sig: str, article: Article) -> _Read:
     passages = _annotator.annotate(article)
     words = len(article.body.split())
     article = article.model_copy(update={"body": ""})  # the passages carry the text
-    return _Read(rel, sig, article, passages, [p.terms for p in passages], words)
+    return _Read(rel, sig, article, passages, words)
 
 
 def corpus_reads(corpus: Corpus, lexicon: Lexicon) -> list[_Read]:
@@ -390,17 +389,8 @@ class PassageIndex:
         paths = removed_paths + [r.rel for r in reads]
         leaving = _ids_of(db, paths)
         entering = admit(reads, self._owners([r.article.id for r in reads if r.article], paths))
-        count = sum(len(r.passages or ()) for r in entering)
-        first = self._reserve(count)
-        docs: list[IndexedPassage] = []
-        rows: list[tuple[int, _Read, Passage]] = []
-        pid = first
-        for r in entering:
-            assert r.passages is not None and r.terms is not None and r.article is not None
-            for passage, terms in zip(r.passages, r.terms, strict=True):
-                docs.append(IndexedPassage(pid, r.article.id, terms))
-                rows.append((pid, r, passage))
-                pid += 1
+        rows = numbered(entering, self._reserve(sum(len(r.passages or ()) for r in entering)))
+        docs = [IndexedPassage(pid, article_id, p.terms) for pid, article_id, p in rows]
         ids = leaving | {r.article.id for r in entering if r.article}
         self.engine.write(sorted(ids), docs)
         with self.commit_lock, db:
@@ -604,12 +594,22 @@ def _article_rows(reads: list[_Read]) -> Iterator[tuple[Any, ...]]:
         )
 
 
-def _passage_rows(rows: list[tuple[int, _Read, Passage]]) -> Iterator[tuple[Any, ...]]:
-    for pid, r, p in rows:
-        assert r.article is not None
+def numbered(entering: list[_Read], first: int) -> list[tuple[int, str, Passage]]:
+    """The passages of a batch's entering articles as (pid, article id, passage), their pids
+    from ``first`` on."""
+    pids = itertools.count(first)
+    rows: list[tuple[int, str, Passage]] = []
+    for r in entering:
+        assert r.article is not None and r.passages is not None
+        rows += [(next(pids), r.article.id, p) for p in r.passages]
+    return rows
+
+
+def _passage_rows(rows: list[tuple[int, str, Passage]]) -> Iterator[tuple[Any, ...]]:
+    for pid, article_id, p in rows:
         yield (
             pid,
-            r.article.id,
+            article_id,
             p.start,
             p.end,
             p.text,
@@ -618,11 +618,10 @@ def _passage_rows(rows: list[tuple[int, _Read, Passage]]) -> Iterator[tuple[Any,
         )
 
 
-def _claim_rows(rows: list[tuple[int, _Read, Passage]]) -> Iterator[tuple[Any, ...]]:
-    for pid, r, p in rows:
-        assert r.article is not None
+def _claim_rows(rows: list[tuple[int, str, Passage]]) -> Iterator[tuple[Any, ...]]:
+    for pid, article_id, p in rows:
         for c in p.claims:
-            yield (pid, r.article.id, c.actor_id, c.topic, c.stance, c.strength, c.cue, c.speaker)
+            yield (pid, article_id, c.actor_id, c.topic, c.stance, c.strength, c.cue, c.speaker)
 
 
 def _vote_rows(reads: list[_Read]) -> Iterator[tuple[Any, ...]]:

@@ -49,6 +49,7 @@ from bot.index import (
     _Read,
     admit,
     corpus_reads,
+    numbered,
     sync_files,
     votes_of,
 )
@@ -361,12 +362,7 @@ class OpenSearchIndex:
         self, entering: list[_Read], first: int, votes: list[dict[str, Any]]
     ) -> Iterator[dict[str, Any]]:
         """The batch's documents, passages first (like tantivy's commit before SQLite's)."""
-        rows: list[tuple[int, _Read, Passage]] = []
-        pid = first
-        for r in entering:
-            assert r.passages is not None
-            rows += [(pid + i, r, p) for i, p in enumerate(r.passages)]
-            pid += len(r.passages)
+        rows = numbered(entering, first)
         index = self._name("passages")
         for (pid, article_id, start, end, text, actors, speakers), (_, _, p) in zip(
             _passage_rows(rows), rows, strict=True
