@@ -162,15 +162,7 @@ class StateStore:
         with self.engine.begin() as db:
             if self._insert_new(db, digests, **row, owner=owner, claimed_at=now):
                 return True
-            stale = db.execute(
-                sa.update(digests)
-                .where(
-                    *_claimed(channel, day),
-                    digests.c.ts.is_(None),
-                    digests.c.claimed_at < now - self.stale_after,
-                )
-                .values(owner=owner, claimed_at=now)
-            )
+            stale = db.execute(self._take_over(channel, day, owner, now, digests.c.ts.is_(None)))
             return stale.rowcount == 1
 
     def hold(self, channel: str, day: str, owner: str) -> bool:
@@ -199,19 +191,21 @@ class StateStore:
     def adopt(self, channel: str, day: str, owner: str) -> str | None:
         """Takes over a posted-pending claim older than ``stale_after`` (its run posted the
         message, then failed to complete): its ``ts``, to complete without posting, or None."""
-        now = time.time()
+        pending = digests.c.ts.is_not(None)
+        taken = self._take_over(channel, day, owner, time.time(), pending)
         with self.engine.begin() as db:
-            taken = db.execute(
-                sa.update(digests)
-                .where(
-                    *_claimed(channel, day),
-                    digests.c.ts.is_not(None),
-                    digests.c.claimed_at < now - self.stale_after,
-                )
-                .values(owner=owner, claimed_at=now)
-                .returning(digests.c.ts)
-            )
-            return taken.scalar()
+            return db.execute(taken.returning(digests.c.ts)).scalar()
+
+    def _take_over(
+        self, channel: str, day: str, owner: str, now: float, *only: sa.ColumnElement[bool]
+    ) -> sa.Update:
+        """Gives ``owner`` the claim if it is older than ``stale_after`` (and matches ``only``):
+        the one takeover of ``claim`` (unposted claims) and ``adopt`` (posted-pending ones)."""
+        return (
+            sa.update(digests)
+            .where(*_claimed(channel, day), *only, digests.c.claimed_at < now - self.stale_after)
+            .values(owner=owner, claimed_at=now)
+        )
 
     def complete(
         self, channel: str, day: str, owner: str, ts: str, snapshot: dict[str, dict[str, object]]
