@@ -1,10 +1,12 @@
 """Fixtures shared by the tests: one index of the shipped corpus per session and engine, an
-OpenSearch cluster (or its stand-in) and a PostgreSQL server of the session's own."""
+OpenSearch cluster (or its stand-in), a PostgreSQL server of the session's own, and a new state
+database on SQLite and on that server."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from hypothesis import settings
 
 from bot import Newsbot
 from bot.settings import Settings
+from bot.state import StateStore
 from tests.opensearch import OpenSearchUnavailable, cluster
 from tests.postgres import PostgresServer, PostgresUnavailable
 from tests.postgres import start as start_postgres
@@ -75,3 +78,46 @@ def postgres() -> Iterator[PostgresServer]:
         )
     yield server
     server.stop()
+
+
+def new_state_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """A new, empty state database: a SQLite file (``kind`` "sqlite"), or a database on the
+    session's server ("postgresql")."""
+    if kind == "sqlite":
+        return tmp_path / "state.sqlite3"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """A new, empty state database, once on each: every test that takes it runs on both."""
+    return new_state_database(request.param, request, tmp_path)
+
+
+@pytest.fixture
+def store(database: str | Path) -> Iterator[StateStore]:
+    """The state store on ``database``."""
+    state = StateStore(database)
+    yield state
+    state.engine.dispose()  # the server's connections are few: none left open per test
+
+
+def race(attempt: Callable[[], bool], n: int = 16) -> list[bool]:
+    """``attempt`` in ``n`` threads released at once: what each returned."""
+    start = threading.Barrier(n)
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        start.wait()
+        won = attempt()
+        with lock:
+            results.append(won)
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results

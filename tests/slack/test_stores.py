@@ -33,18 +33,8 @@ from bot.state import (
     slack_threads,
 )
 from handlers.ask import SharedThreadMemory, ThreadContext
+from tests.conftest import new_state_database, race
 from tests.postgres import PostgresServer
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
-    if request.param == "sqlite":
-        state = StateStore(tmp_path / "state.sqlite3")
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres")
-        state = StateStore(server.create_database())
-    yield state
-    state.engine.dispose()
 
 
 @pytest.fixture(params=["in-process", "sqlite", "postgresql"])
@@ -52,11 +42,7 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventLedg
     if request.param == "in-process":
         yield InProcessEventLedger()
         return
-    if request.param == "sqlite":
-        state = StateStore(tmp_path / "state.sqlite3")
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres")
-        state = StateStore(server.create_database())
+    state = StateStore(new_state_database(request.param, request, tmp_path))
     yield state
     state.engine.dispose()
 
@@ -91,19 +77,7 @@ def test_the_middleware_answers_each_event_once(ledger: EventLedger) -> None:
 
 
 def test_a_redelivery_racing_the_first_delivery_loses(ledger: EventLedger) -> None:
-    start, results, lock = threading.Barrier(16), [], threading.Lock()
-
-    def claim() -> None:
-        start.wait()
-        won = ledger.claim_event("EvRACE")
-        with lock:
-            results.append(won)
-
-    threads = [threading.Thread(target=claim) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    results = race(lambda: ledger.claim_event("EvRACE"))
     assert sorted(results) == [False] * 15 + [True]
 
 

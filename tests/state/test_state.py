@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,45 +24,10 @@ from bot.state import (
     open_state,
     schema_version,
 )
+from tests.conftest import race
 from tests.postgres import PostgresServer
 
 DAY = "2025-03-11"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
-    """A new, empty state database: a SQLite file, or a database on the session's server."""
-    if request.param == "sqlite":
-        return tmp_path / "state.sqlite3"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.create_database()
-
-
-@pytest.fixture
-def store(database: str | Path) -> Iterator[StateStore]:
-    state = StateStore(database)
-    yield state
-    state.engine.dispose()  # the server's connections are few: none left open per test
-
-
-def race(attempt: Callable[[], bool], n: int = 16) -> list[bool]:
-    """``attempt`` in ``n`` threads released at once: what each returned."""
-    start = threading.Barrier(n)
-    results: list[bool] = []
-    lock = threading.Lock()
-
-    def run() -> None:
-        start.wait()
-        won = attempt()
-        with lock:
-            results.append(won)
-
-    threads = [threading.Thread(target=run) for _ in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 def rows(state: StateStore, table: sa.Table) -> list[dict[str, object]]:
