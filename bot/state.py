@@ -15,7 +15,6 @@ recorded in it ("posted-pending") so that no run posts that digest again.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from dataclasses import dataclass
@@ -292,7 +291,6 @@ class StateStore:
         return db.execute(insert.returning(*table.primary_key)).first() is not None
 
 
-@functools.cache
 def _claimed(channel: str, day: str) -> tuple[sa.ColumnElement[bool], ...]:
     """The digest of ``channel`` and ``day`` while it is claimed, not yet posted."""
     return digests.c.channel == channel, digests.c.day == day, digests.c.status == "claimed"
