@@ -686,10 +686,14 @@ def _connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+def folder_key(directory: Path) -> str:
+    """Names one corpus folder in every engine's index home."""
+    return hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:12]
+
+
 def generations_of(directory: Path, data_dir: Path) -> Path:
     """The index home of one corpus folder: several folders may share a data folder."""
-    name = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:12]
-    return data_dir / "index" / f"{name}-v{FORMAT}"
+    return data_dir / "index" / f"{folder_key(directory)}-v{FORMAT}"
 
 
 def _current(home: Path) -> str | None:

@@ -49,6 +49,7 @@ from bot.index import (
     _Read,
     admit,
     corpus_reads,
+    folder_key,
     numbered,
     sync_files,
     votes_of,
@@ -162,8 +163,7 @@ def connect(settings: Settings) -> OpenSearch:
 
 def home_of(directory: Path, settings: Settings) -> str:
     """The index names of one corpus folder start with this; several folders share a cluster."""
-    name = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:12]
-    return f"{settings.opensearch_index_prefix}-{name}-v{FORMAT}"
+    return f"{settings.opensearch_index_prefix}-{folder_key(directory)}-v{FORMAT}"
 
 
 def _iso(day: date | None) -> str | None:
