@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bot.corpus import load_corpus, shipped_corpus_dir
 from bot.ingest import Ingestor
+from bot.state import StateStore, ingest_ledger
 from tests.slack.conftest import BOT_TOKEN
 from tests.slack.stand_in import SlackStandIn
 
@@ -55,6 +57,14 @@ def arrive(corpus_dir: Path, path: Path, when: dt.datetime = ARRIVED) -> None:
     """Ingest ``path`` as if it had arrived at ``when``."""
     report = Ingestor(load_corpus(corpus_dir), now=lambda: when).ingest([str(path)])
     assert report.added and not report.failed, report
+
+
+def ledger_rows(state: StateStore) -> list[sa.Row]:
+    """The ingest ledger in the order it was written; the store's connections are closed."""
+    with state.engine.connect() as db:
+        rows = db.execute(sa.select(ingest_ledger).order_by(ingest_ledger.c.id)).all()
+    state.engine.dispose()
+    return list(rows)
 
 
 @dataclass

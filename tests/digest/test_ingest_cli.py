@@ -10,12 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from bot.corpus import load_corpus, shipped_corpus_dir
 from bot.settings import load_settings
-from bot.state import StateStore, ingest_ledger
-from tests.digest.conftest import Desk
+from bot.state import StateStore
+from tests.digest.conftest import Desk, ledger_rows
 from tests.texts import DENMARK, SPAIN
 from tests.web import article_page, rss, serve_site
 
@@ -40,10 +38,7 @@ def test_feeds_are_added_once_digested_and_answerable(desk: Desk) -> None:
     assert second.returncode == 0, second.stderr
     assert second.stdout.splitlines()[-1] == "0 added, 2 skipped, 0 failed"
     assert f"skipped {dk}: already in the corpus as " in second.stdout
-    state = StateStore(load_settings(data_dir=desk.data).state_database())
-    with state.engine.connect() as db:
-        ledger = db.execute(sa.select(ingest_ledger).order_by(ingest_ledger.c.id)).all()
-    state.engine.dispose()
+    ledger = ledger_rows(StateStore(load_settings(data_dir=desk.data).state_database()))
     assert [(r.outcome, r.source) for r in ledger] == [
         ("added", dk),
         ("added", es),

@@ -9,13 +9,12 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from bot import Newsbot
 from bot.settings import load_settings
-from bot.state import ingest_ledger, open_state
+from bot.state import open_state
 from handlers.command import answer
-from tests.digest.conftest import DAY, Desk, arrive
+from tests.digest.conftest import DAY, Desk, arrive, ledger_rows
 from tests.digest.test_digest_post import headers_in
 from tests.postgres import PostgresServer
 from tests.slack.stand_in import SlackStandIn
@@ -84,9 +83,7 @@ def test_what_add_did_is_in_the_ledger(desk: Desk, postgres: PostgresServer) -> 
         url, gone = site.put("/dk", page), f"{site.base}/gone"
         for text in (f"add {url}", f"add {url}", f"add {gone}"):
             answer(bot, "/ukraine", text, settings, state)
-    with state.engine.connect() as db:
-        ledger = db.execute(sa.select(ingest_ledger).order_by(ingest_ledger.c.id)).all()
-    state.engine.dispose()
+    ledger = ledger_rows(state)
     assert [(r.outcome, r.source) for r in ledger] == [
         ("added", url),
         ("skipped", url),
