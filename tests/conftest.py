@@ -1,10 +1,11 @@
-"""Fixtures shared by the tests: one index of the shipped corpus per session and engine, an
-OpenSearch cluster (or its stand-in), a PostgreSQL server of the session's own, and a new state
-database on SQLite and on that server."""
+"""Fixtures shared by the tests: one index of the shipped corpus per session and engine, a
+copy of that corpus per test, an OpenSearch cluster (or its stand-in), a PostgreSQL server of
+the session's own, and a new state database on SQLite and on that server."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import settings
 
 from bot import Newsbot
+from bot.corpus import shipped_corpus_dir
 from bot.settings import Settings
 from bot.state import StateStore
 from tests.opensearch import OpenSearchUnavailable, cluster
@@ -61,6 +63,14 @@ def newsbot(request: pytest.FixtureRequest) -> Newsbot:
     """The shipped corpus's bot, once per engine: every test that takes it runs on both."""
     bot: Newsbot = request.getfixturevalue(f"{request.param}_newsbot")
     return bot
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    """A copy of the shipped corpus folder that the test may change."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(shipped_corpus_dir(), folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

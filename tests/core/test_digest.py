@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
-import pytest
-
 from bot import Newsbot
-from bot.corpus import load_corpus, shipped_corpus_dir
+from bot.corpus import load_corpus
 from bot.digest import build_digest, movement, snapshot
 from bot.ingest import Ingestor
 from tests.texts import FLIP, write_wire_export
@@ -17,13 +14,6 @@ from tests.texts import FLIP, write_wire_export
 DAY = dt.date(2025, 3, 11)
 SINCE = dt.datetime(2025, 3, 10, 7, 0, tzinfo=dt.UTC)
 UNTIL = dt.datetime(2025, 3, 11, 7, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def corpus_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
-    shutil.copytree(shipped_corpus_dir(), folder)
-    return folder
 
 
 def ingest_at(corpus_dir: Path, when: dt.datetime, path: Path) -> None:

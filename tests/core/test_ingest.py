@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,13 +16,6 @@ from bot.corpus import CorpusError, load_corpus, shipped_corpus_dir
 from bot.ingest import Fetched, Ingestor, _is_feed, _norm_url, writable
 from tests.texts import DENMARK, FLIP, SPAIN, write_wire_export
 from tests.web import article_page, rss, serve_site
-
-
-@pytest.fixture
-def corpus_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
-    shutil.copytree(shipped_corpus_dir(), folder)
-    return folder
 
 
 def test_feed_pages_are_added_once_and_answerable(corpus_dir: Path, tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import stat
 import time
@@ -15,16 +14,9 @@ from pathlib import Path
 import pytest
 
 from bot import Newsbot
-from bot.corpus import load_corpus, shipped_corpus_dir
+from bot.corpus import load_corpus
 from bot.ingest import Ingestor, SignatureCache, _minhash, ingesting, sweep_partial
 from tests.texts import DENMARK, FLIP, SPAIN
-
-
-@pytest.fixture
-def corpus_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
-    shutil.copytree(shipped_corpus_dir(), folder)
-    return folder
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.corpus import load_corpus, shipped_corpus_dir
+from bot.corpus import load_corpus
 from bot.ingest import Ingestor
 from bot.state import StateStore, ingest_ledger
 from tests.slack.conftest import BOT_TOKEN
@@ -44,13 +43,6 @@ def stand_in() -> Iterator[SlackStandIn]:
     server = SlackStandIn()
     yield server
     server.close()
-
-
-@pytest.fixture
-def corpus_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
-    shutil.copytree(shipped_corpus_dir(), folder)
-    return folder
 
 
 def arrive(corpus_dir: Path, path: Path, when: dt.datetime = ARRIVED) -> None:
