@@ -25,8 +25,12 @@ SPAIN = [
 ]
 
 
-def write_wire_export(path: Path) -> None:
-    """One wire story as three outlets carried it (two with a line of their own): one source."""
+WIRE_TAILS = [("wire", ""), ("daily", " Reporting by staff."), ("post", " (AFP)")]
+
+
+def write_wire_export(path: Path, tails: list[tuple[str, str]] = WIRE_TAILS) -> None:
+    """One wire story as outlets carried it (by default three, two with a line of their own):
+    ``tails`` gives each outlet and what it added. One source."""
     rows = [
         {
             "title": "Denmark says no",
@@ -35,6 +39,6 @@ def write_wire_export(path: Path) -> None:
             "published": "2025-03-10",
             "body": " ".join(DENMARK) + tail,
         }
-        for outlet, tail in [("wire", ""), ("daily", " Reporting by staff."), ("post", " (AFP)")]
+        for outlet, tail in tails
     ]
     path.write_text(json.dumps(rows), encoding="utf-8")

@@ -3,7 +3,6 @@ and the near-duplicate signatures cached in the data folder so a run hashes only
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import stat
@@ -16,7 +15,7 @@ import pytest
 from bot import Newsbot
 from bot.corpus import load_corpus
 from bot.ingest import Ingestor, SignatureCache, _minhash, ingesting, sweep_partial
-from tests.texts import DENMARK, FLIP, SPAIN
+from tests.texts import DENMARK, FLIP, SPAIN, write_wire_export
 
 
 @pytest.fixture
@@ -30,20 +29,6 @@ def hashed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
     monkeypatch.setattr("bot.ingest._minhash", counting)
     yield bodies
-
-
-def wire_rows(tails: list[tuple[str, str]]) -> str:
-    return json.dumps(
-        [
-            {
-                "title": "Denmark says no",
-                "outlet": outlet,
-                "url": f"https://{outlet}.example/dk",
-                "body": " ".join(DENMARK) + tail,
-            }
-            for outlet, tail in tails
-        ]
-    )
 
 
 def buckets(ingestor: Ingestor) -> dict[str, list[bytes]]:
@@ -80,9 +65,9 @@ def test_a_second_run_hashes_only_new_and_changed_articles(
 
 def test_cached_signatures_find_the_same_near_duplicates(corpus_dir: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
-    (tmp_path / "first.json").write_text(wire_rows([("wire", "")]))
-    (tmp_path / "copies.json").write_text(
-        wire_rows([("daily", " Reporting by staff."), ("post", " (AFP)")])
+    write_wire_export(tmp_path / "first.json", [("wire", "")])
+    write_wire_export(
+        tmp_path / "copies.json", [("daily", " Reporting by staff."), ("post", " (AFP)")]
     )
     [first] = (
         Ingestor(load_corpus(corpus_dir), data_dir=data)
@@ -104,7 +89,7 @@ def test_a_broken_cache_is_rebuilt_and_never_fails_an_ingest(
     assert cache is not None
     cache.path.parent.mkdir(parents=True)
     cache.path.write_bytes(b"this is not a database" * 100)
-    (tmp_path / "wire.json").write_text(wire_rows([("wire", ""), ("post", " (AFP)")]))
+    write_wire_export(tmp_path / "wire.json", [("wire", ""), ("post", " (AFP)")])
     report = Ingestor(load_corpus(corpus_dir), data_dir=data).ingest([str(tmp_path / "wire.json")])
     first, copy = report.added
     assert copy.duplicate_of == first.id
