@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -190,10 +191,20 @@ def test_a_crash_between_the_two_commits_loses_and_duplicates_nothing(
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_an_in_memory_corpus_is_built_once(
-    engine: str, tmp_path: Path, reads: list[str], request: pytest.FixtureRequest
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     corpus = load_corpus()
     lexicon = Lexicon.from_data(corpus.lexicons)
+    # Each build annotates the corpus: counting those calls tells a build from a reopen.
+    builds: list[int] = []
+    real = bot.index.corpus_reads
+
+    def counting(*args: Any) -> Any:
+        builds.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(bot.index, "corpus_reads", counting)
+    monkeypatch.setattr("bot.opensearch_index.corpus_reads", counting)
     if engine == "embedded":
         first = PassageIndex.open_or_build(corpus, lexicon, tmp_path)
         second = PassageIndex.open_or_build(corpus, lexicon, tmp_path)
@@ -205,6 +216,7 @@ def test_an_in_memory_corpus_is_built_once(
         second = OpenSearchIndex.open_or_build(corpus, lexicon, settings=settings)
     assert first.folder == second.folder
     assert second.counts() == first.counts()
+    assert len(builds) == 1
 
 
 def test_every_board_cell_is_the_stance_answer(newsbot: Newsbot) -> None:
